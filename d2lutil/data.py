@@ -1,0 +1,276 @@
+"""Data: data modules and a fast in-memory loader.
+
+``DataModule`` (Section 3.2) hands the Trainer its training and validation
+loaders. A whole dataset is kept in memory as tensors; ``TensorLoader`` makes
+each batch by indexing those tensors with a permutation drawn from its own
+seeded generator: no per-example Python work, no worker processes.
+``SyntheticRegressionData`` (Section 3.3) and ``FashionMNIST`` (Section 4.2)
+are the datasets of the chapters.
+
+Fashion-MNIST is read, in this order, from ``root=`` or the data directory
+(``$D2LUTIL_DATA``, default ``~/.cache/d2lutil``), from Debian's
+``/usr/share/datasets/fashion-mnist/``, or downloaded from the official
+mirrors; every file is checked by the SHA-256 of its contents (see
+``d2lutil._datasets``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ._datasets import data_dir, fashion_mnist_array
+from .plotting import show_images
+from .training import HyperParameters
+
+__all__ = [
+    "data_dir",
+    "DataModule",
+    "TensorLoader",
+    "SyntheticRegressionData",
+    "FashionMNIST",
+    "load_fashion_mnist",
+]
+
+
+class TensorLoader:
+    """Iterate over tensors in minibatches, shuffled afresh every epoch (Section 3.3).
+
+    ``tensors`` share their first dimension (the examples). With
+    ``shuffle=True`` each pass uses a new permutation from the loader's own
+    ``torch.Generator``, seeded by ``seed`` (by default drawn from torch's
+    global generator, so ``d2l.seed(0)`` makes every run repeat). The last
+    batch holds the remaining examples and may be smaller.
+    """
+
+    def __init__(
+        self,
+        tensors: Sequence[torch.Tensor],
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.tensors = tuple(tensors)
+        _check_loader_args(self.tensors, batch_size)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = int(torch.randint(2**62, ())) if seed is None else int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    @property
+    def num_examples(self) -> int:
+        """The number of examples (rows) the loader goes through per epoch."""
+        return len(self.tensors[0])
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_examples / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        n = self.num_examples
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+            order = order.to(self.tensors[0].device)
+        for start in range(0, n, self.batch_size):
+            if self.shuffle:
+                idx = order[start : start + self.batch_size]
+                yield tuple(t[idx] for t in self.tensors)
+            else:
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+
+    def to(self, device: torch.device | str) -> TensorLoader:
+        """Copy the loader's tensors to ``device`` once (in place) and return the loader."""
+        self.tensors = tuple(t.to(device) for t in self.tensors)
+        return self
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
+        return (
+            f"TensorLoader({len(self)} batches of {self.batch_size}, tensors {shapes}, "
+            f"shuffle={self.shuffle})"
+        )
+
+
+class DataModule(HyperParameters):
+    """Base class of the datasets: provides the training and validation loaders (Section 3.2).
+
+    ``root`` is where files are looked for (``None``: the data directory
+    ``data_dir()``); ``num_workers`` is accepted for compatibility with d2l
+    and not used, since the in-memory loader needs no worker processes.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, num_workers: int = 0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train: bool) -> TensorLoader:
+        """Return the loader of the training (``train=True``) or validation data."""
+        raise NotImplementedError(
+            "a subclass of DataModule must define get_dataloader(train)"
+        )
+
+    def train_dataloader(self) -> TensorLoader:
+        """Return the training loader (Section 3.2)."""
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self) -> TensorLoader:
+        """Return the validation loader (Section 3.2)."""
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(
+        self, tensors: Sequence[torch.Tensor], train: bool, indices=slice(0, None)
+    ) -> TensorLoader:
+        """Return a loader over the rows ``indices`` of ``tensors``, shuffled if ``train`` (Section 3.3)."""
+        tensors = tuple(a[indices] for a in tensors)
+        return TensorLoader(tensors, self.batch_size, shuffle=train)
+
+
+class SyntheticRegressionData(DataModule):
+    """Synthetic data for linear regression: y = Xw + b + noise (Section 3.3)."""
+
+    def __init__(
+        self,
+        w: torch.Tensor,
+        b: float,
+        noise: float = 0.01,
+        num_train: int = 1000,
+        num_val: int = 1000,
+        batch_size: int = 32,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        _check_w_b(w, b)
+        n = num_train + num_val
+        self.X = torch.randn(n, len(w))
+        noise = torch.randn(n, 1) * noise
+        self.y = torch.matmul(self.X, w.reshape((-1, 1))) + b + noise
+
+    def get_dataloader(self, train: bool) -> TensorLoader:
+        """The first ``num_train`` examples train, the rest validate (Section 3.3)."""
+        i = slice(0, self.num_train) if train else slice(self.num_train, None)
+        return self.get_tensorloader((self.X, self.y), train, i)
+
+
+class FashionMNIST(DataModule):
+    """The Fashion-MNIST dataset of 28 x 28 grayscale clothing images (Section 4.2).
+
+    ``self.train`` and ``self.val`` are pairs (images, labels) of tensors:
+    images of shape (N, 1, H, W) with values in [0, 1], labels 0 to 9.
+    Images are resized only when ``resize`` differs from (28, 28).
+    """
+
+    def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        self.train = load_fashion_mnist(train=True, resize=resize, root=root)
+        self.val = load_fashion_mnist(train=False, resize=resize, root=root)
+
+    def text_labels(self, indices) -> list[str]:
+        """Return the names of the classes with numbers ``indices`` (Section 4.2)."""
+        labels = [
+            "t-shirt",
+            "trouser",
+            "pullover",
+            "dress",
+            "coat",
+            "sandal",
+            "shirt",
+            "sneaker",
+            "bag",
+            "ankle boot",
+        ]
+        return [labels[int(i)] for i in indices]
+
+    def get_dataloader(self, train: bool) -> TensorLoader:
+        """Return the training or validation loader (Section 4.2)."""
+        data = self.train if train else self.val
+        return self.get_tensorloader(data, train)
+
+    def visualize(self, batch, nrows: int = 1, ncols: int = 8, labels=None) -> None:
+        """Show the images of ``batch`` with their class names as titles (Section 4.2)."""
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y)
+        show_images(X.squeeze(1), nrows, ncols, titles=labels)
+
+
+def load_fashion_mnist(
+    train: bool = True, resize=(28, 28), root: str | os.PathLike | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST as tensors: images (N, 1, H, W) float32 in [0, 1], labels (N,) int64.
+
+    ``train=True`` gives the 60,000 training examples, ``False`` the 10,000
+    test examples. Files come from ``root``, the data directory, Debian's copy
+    or a verified download, in that order.
+    """
+    size = _check_resize(resize)
+    split = "train" if train else "t10k"
+    images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
+    labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
+    X = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255)
+    if size != tuple(X.shape[-2:]):
+        X = _resize(X, size)
+    return X, torch.from_numpy(labels.astype("int64"))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size <= 0
+    ):
+        raise ValueError(
+            f"batch_size must be a positive integer, got {batch_size!r}; pass e.g. batch_size=32."
+        )
+    if not tensors or not all(
+        isinstance(t, torch.Tensor) and t.ndim > 0 for t in tensors
+    ):
+        raise TypeError(
+            "TensorLoader needs one or more tensors of at least one dimension."
+        )
+    sizes = {len(t) for t in tensors}
+    if len(sizes) != 1:
+        raise ValueError(
+            f"the tensors must have the same number of examples (first dimension), "
+            f"got {[len(t) for t in tensors]}."
+        )
+
+
+def _check_w_b(w: torch.Tensor, b) -> None:
+    if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
+        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
+        raise ValueError(
+            f"w must be a 1-D tensor of weights, one per feature, got {got}; "
+            "e.g. w=torch.tensor([2, -3.4])."
+        )
+    if isinstance(b, torch.Tensor) and b.numel() != 1:
+        raise ValueError(
+            f"b must be a single number (the bias), got a tensor of shape {tuple(b.shape)}; "
+            "e.g. b=4.2."
+        )
+    if not isinstance(b, (torch.Tensor, int, float)) or isinstance(b, bool):
+        raise TypeError(f"b must be a number, got {type(b).__name__}; e.g. b=4.2.")
+
+
+def _check_resize(resize) -> tuple[int, int]:
+    size = (resize, resize) if isinstance(resize, int) else tuple(resize)
+    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        raise ValueError(
+            f"resize must be a pair of positive integers (height, width), got {resize!r}; "
+            "e.g. resize=(28, 28)."
+        )
+    return size
+
+
+def _resize(X: torch.Tensor, size: tuple[int, int], chunk: int = 4096) -> torch.Tensor:
+    """Bilinear, antialiased resize of an image batch, a chunk at a time."""
+    parts = [
+        F.interpolate(X[i : i + chunk], size=size, mode="bilinear", antialias=True)
+        for i in range(0, len(X), chunk)
+    ]
+    return torch.cat(parts).clamp_(0, 1)

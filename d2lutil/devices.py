@@ -1,0 +1,68 @@
+"""Devices: which CPU or GPU a tensor or a model lives on.
+
+Every notebook runs unchanged on a CPU, a CUDA GPU and an Apple GPU (MPS): the
+helpers below pick the device, so no notebook names one. CUDA comes first, then
+Apple's MPS, then the CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus"]
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def cpu() -> torch.device:
+    """Return the CPU device (Section 5.2 uses it; introduced with try_gpu)."""
+    return torch.device("cpu")
+
+
+def num_gpus() -> int:
+    """Return how many GPUs torch can use here: CUDA devices, else 1 for Apple MPS, else 0.
+
+    Introduced with the device helpers used by ``Trainer(num_gpus=...)`` (Section 3.2).
+    """
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return 1 if _mps_available() else 0
+
+
+def gpu(i: int = 0) -> torch.device:
+    """Return the ``i``-th GPU: ``cuda:i`` with CUDA, ``mps`` on an Apple GPU.
+
+    Raises a ValueError when there is no such GPU; ``try_gpu(i)`` falls back to
+    the CPU instead.
+    """
+    _check_gpu_index(i)
+    if torch.cuda.is_available():
+        return torch.device(f"cuda:{i}")
+    return torch.device("mps")
+
+
+def try_gpu(i: int = 0) -> torch.device:
+    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()``."""
+    if num_gpus() >= i + 1:
+        return gpu(i)
+    return cpu()
+
+
+def try_all_gpus() -> list[torch.device]:
+    """Return every GPU, or ``[cpu()]`` when there is none (never an empty list)."""
+    return [gpu(i) for i in range(num_gpus())] or [cpu()]
+
+
+def _check_gpu_index(i: int) -> None:
+    if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+        raise ValueError(f"gpu(i) needs a non-negative integer index, got {i!r}.")
+    n = num_gpus()
+    if i >= n:
+        have = "no GPU" if n == 0 else f"{n} GPU(s), numbered 0 to {n - 1}"
+        raise ValueError(
+            f"there is no GPU {i}: torch sees {have} here. "
+            "Use try_gpu(i), which falls back to the CPU, or pick a smaller index."
+        )

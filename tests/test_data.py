@@ -1,0 +1,351 @@
+"""d2lutil.data: the in-memory loader (property-based), the datasets, Fashion-MNIST's sources."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import d2lutil as d2l
+from d2lutil import _datasets
+
+DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+needs_debian_copy = pytest.mark.skipif(
+    not (DEBIAN / "train-images-idx3-ubyte.gz").exists(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+
+
+# ------------------------------------------------------------ TensorLoader
+
+sizes = st.integers(min_value=1, max_value=300)
+batch_sizes = st.integers(min_value=1, max_value=64)
+seeds = st.integers(min_value=0, max_value=2**32)
+
+
+def one_epoch(loader):
+    return [batch for batch in loader]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=sizes, batch_size=batch_sizes, seed=seeds, shuffle=st.booleans())
+def test_every_example_exactly_once_per_epoch(n, batch_size, seed, shuffle):
+    X = torch.arange(n)
+    y = -torch.arange(n)
+    loader = d2l.TensorLoader((X, y), batch_size, shuffle=shuffle, seed=seed)
+    for _ in range(2):
+        batches = one_epoch(loader)
+        seen = torch.cat([xb for xb, _ in batches])
+        assert sorted(seen.tolist()) == list(range(n))
+        for xb, yb in batches:  # rows stay paired across tensors
+            assert torch.equal(yb, -xb)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=sizes, batch_size=batch_sizes, shuffle=st.booleans())
+def test_batch_count_and_last_batch_size(n, batch_size, shuffle):
+    loader = d2l.TensorLoader((torch.zeros(n, 3),), batch_size, shuffle=shuffle, seed=0)
+    batches = one_epoch(loader)
+    assert len(batches) == len(loader) == -(-n // batch_size)
+    assert all(len(b[0]) == batch_size for b in batches[:-1])
+    assert len(batches[-1][0]) == n - (len(loader) - 1) * batch_size
+    assert batches[0][0].shape[1:] == (3,)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 300), batch_size=batch_sizes, seed=seeds)
+def test_same_seed_same_order_and_new_order_every_epoch(n, batch_size, seed):
+    def orders(loader, epochs=3):
+        return [torch.cat([b[0] for b in loader]).tolist() for _ in range(epochs)]
+
+    X = torch.arange(n)
+    first = orders(d2l.TensorLoader((X,), batch_size, shuffle=True, seed=seed))
+    again = orders(d2l.TensorLoader((X,), batch_size, shuffle=True, seed=seed))
+    assert first == again
+    if n >= 8:  # two equal permutations of 8 or more items: chance 1/40320 at most
+        assert first[0] != first[1] or first[1] != first[2]
+
+
+def test_orders_differ_across_epochs_and_seeds():
+    X = torch.arange(100)
+    loader = d2l.TensorLoader((X,), 10, shuffle=True, seed=1)
+    e1, e2 = (torch.cat([b[0] for b in loader]).tolist() for _ in range(2))
+    assert e1 != e2
+    other = d2l.TensorLoader((X,), 10, shuffle=True, seed=2)
+    assert torch.cat([b[0] for b in other]).tolist() != e1
+
+
+def test_without_shuffle_batches_are_in_order():
+    X = torch.arange(10)
+    assert [b[0].tolist() for b in d2l.TensorLoader((X,), 4)] == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9],
+    ]
+
+
+def test_default_seed_comes_from_torch_global_generator():
+    X = torch.arange(50)
+    torch.manual_seed(0)
+    a = torch.cat([b[0] for b in d2l.TensorLoader((X,), 7, shuffle=True)])
+    torch.manual_seed(0)
+    b = torch.cat([b[0] for b in d2l.TensorLoader((X,), 7, shuffle=True)])
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, None, True])
+def test_non_positive_batch_size_is_rejected(bad):
+    with pytest.raises((ValueError, TypeError), match="batch_size must be a positive"):
+        d2l.TensorLoader((torch.zeros(4),), bad)
+
+
+def test_tensors_of_different_lengths_are_rejected():
+    with pytest.raises(ValueError, match="same number of examples"):
+        d2l.TensorLoader((torch.zeros(4), torch.zeros(5)), 2)
+
+
+def test_loader_to_moves_its_own_tensors_only():
+    X = torch.arange(6)
+    loader = d2l.TensorLoader((X,), 4).to("meta")
+    assert next(iter(loader))[0].device.type == "meta"
+    assert X.device.type == "cpu"
+
+
+# ------------------------------------------------------ SyntheticRegressionData
+
+
+def test_synthetic_data_follows_the_model():
+    d2l.seed(0)
+    w, b = torch.tensor([2.0, -3.4]), 4.2
+    data = d2l.SyntheticRegressionData(w, b, noise=0.0, num_train=30, num_val=20)
+    assert data.X.shape == (50, 2) and data.y.shape == (50, 1)
+    torch.testing.assert_close(data.y, data.X @ w.reshape(-1, 1) + b)
+    noisy = d2l.SyntheticRegressionData(w, b, noise=0.01, num_train=3000, num_val=0)
+    residual = noisy.y - (noisy.X @ w.reshape(-1, 1) + b)
+    assert 0.009 < float(residual.std()) < 0.011
+
+
+def test_synthetic_loaders_split_train_and_validation():
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(
+        torch.tensor([1.0]), 0.0, num_train=10, num_val=6, batch_size=4
+    )
+    train = torch.cat([X for X, _ in data.train_dataloader()])
+    val = torch.cat([X for X, _ in data.val_dataloader()])
+    assert len(data.train_dataloader()) == 3 and len(data.val_dataloader()) == 2
+    assert sorted(train.reshape(-1).tolist()) == sorted(data.X[:10].reshape(-1).tolist())
+    assert torch.equal(val, data.X[10:])  # validation is not shuffled
+
+
+@pytest.mark.parametrize(
+    "w, b, match",
+    [
+        (torch.tensor([[2.0, -3.4]]), 4.2, "w must be a 1-D tensor"),
+        (torch.tensor(2.0), 4.2, "w must be a 1-D tensor"),
+        ([2.0, -3.4], 4.2, "w must be a 1-D tensor"),
+        (torch.tensor([2.0, -3.4]), torch.tensor([4.2, 1.0]), "b must be a single number"),
+        (torch.tensor([2.0, -3.4]), "4.2", "b must be a number"),
+    ],
+)
+def test_synthetic_data_rejects_wrong_w_and_b(w, b, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        d2l.SyntheticRegressionData(w, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"batch_size": 0}, "batch_size must be positive"),
+        ({"batch_size": -32}, "batch_size must be positive"),
+        ({"num_train": 0}, "num_train must be positive"),
+        ({"num_val": -1}, "num_val must be 0 or more"),
+    ],
+)
+def test_synthetic_data_rejects_bad_sizes(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        d2l.SyntheticRegressionData(torch.tensor([1.0]), 0.0, **kwargs)
+
+
+def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2LUTIL_DATA", str(tmp_path / "d"))
+    assert d2l.data_dir() == tmp_path / "d"
+    monkeypatch.delenv("D2LUTIL_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert d2l.data_dir() == tmp_path / "cache" / "d2lutil"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert d2l.data_dir() == Path.home() / ".cache" / "d2lutil"
+
+
+# ------------------------------------------------------------- Fashion-MNIST
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    if not (DEBIAN / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    return d2l.FashionMNIST(batch_size=256, root=DEBIAN)
+
+
+def test_fashion_mnist_sizes_and_classes(fashion):
+    X, y = fashion.train
+    assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32
+    assert fashion.val[0].shape == (10000, 1, 28, 28)
+    assert torch.bincount(y).tolist() == [6000] * 10
+    assert torch.bincount(fashion.val[1]).tolist() == [1000] * 10
+    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    # the published per-pixel statistics of the training set
+    assert abs(float(X.mean()) - 0.2860) < 5e-4
+    assert abs(float(X.std()) - 0.3530) < 5e-4
+
+
+def test_fashion_mnist_loaders(fashion):
+    train = fashion.train_dataloader()
+    assert len(train) == 235 and len(fashion.val_dataloader()) == 40
+    X, y = next(iter(train))
+    assert X.shape == (256, 1, 28, 28) and y.dtype == torch.int64
+    Xv, yv = next(iter(fashion.val_dataloader()))
+    assert torch.equal(Xv, fashion.val[0][:256]) and torch.equal(yv, fashion.val[1][:256])
+
+
+def test_text_labels(fashion):
+    assert fashion.text_labels([0, 9, torch.tensor(5)]) == ["t-shirt", "ankle boot", "sandal"]
+    # the first training image is an ankle boot, the second a t-shirt (dataset facts)
+    assert fashion.text_labels(fashion.train[1][:2]) == ["ankle boot", "t-shirt"]
+
+
+@needs_debian_copy
+def test_resize_only_when_asked():
+    X, y = d2l.load_fashion_mnist(train=False, resize=(14, 14), root=DEBIAN)
+    assert X.shape == (10000, 1, 14, 14) and len(y) == 10000
+    full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
+    # antialiased downsampling by 2 is close to 2x2 average pooling
+    pooled = torch.nn.functional.avg_pool2d(full[:100], 2)
+    assert float((X[:100] - pooled).abs().mean()) < 0.05
+    with pytest.raises(ValueError, match="resize must be a pair"):
+        d2l.load_fashion_mnist(train=False, resize=(0, 28), root=DEBIAN)
+
+
+def test_visualize_draws_a_titled_grid(fashion):
+    import matplotlib.pyplot as plt
+
+    X, y = fashion.val[0][:4], fashion.val[1][:4]
+    fashion.visualize((X, y), nrows=1, ncols=4)
+    axes = plt.gcf().axes
+    assert [ax.get_title() for ax in axes] == fashion.text_labels(y)
+    plt.close("all")
+
+
+# --------------------------------------------------- Fashion-MNIST sources
+
+LABELS = "t10k-labels-idx1-ubyte"
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No system copy, no mirrors, an empty in-memory cache; returns a data folder."""
+    monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [])
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [])
+    monkeypatch.setattr(_datasets, "_CACHE", {})
+    return tmp_path / "data"
+
+
+def good_labels() -> bytes:
+    return gzip.decompress((DEBIAN / f"{LABELS}.gz").read_bytes())
+
+
+def write_gz(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(content))
+    return path
+
+
+@needs_debian_copy
+def test_checksums_are_those_of_the_debian_copy():
+    for name, (sha, size) in _datasets.FASHION_MNIST_FILES.items():
+        content = gzip.decompress((DEBIAN / f"{name}.gz").read_bytes())
+        assert len(content) == size
+        assert hashlib.sha256(content).hexdigest() == sha
+
+
+@needs_debian_copy
+def test_a_good_copy_in_the_data_folder_is_used(isolated):
+    write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", good_labels())
+    labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert labels.shape == (10000,) and labels.dtype == np.uint8
+    # uncompressed copies are accepted too
+    plain = isolated.parent / "plain"
+    (plain / "fashion-mnist").mkdir(parents=True)
+    (plain / "fashion-mnist" / LABELS).write_bytes(good_labels())
+    assert np.array_equal(_datasets.fashion_mnist_array(LABELS, root=plain), labels)
+
+
+@needs_debian_copy
+def test_corrupt_copy_is_refused_with_every_place_named(isolated):
+    content = bytearray(good_labels())
+    content[100] = (content[100] + 1) % 10  # one label changed
+    corrupt = write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", bytes(content))
+    with pytest.raises(RuntimeError) as err:
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    message = str(err.value)
+    assert f"{corrupt}: corrupt: SHA-256" in message
+    assert str(isolated / "FashionMNIST" / "raw" / LABELS) in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert "D2LUTIL_DATA" in message
+
+
+@needs_debian_copy
+def test_truncated_gzip_is_refused(isolated):
+    path = isolated / "fashion-mnist" / f"{LABELS}.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(good_labels())[:500])
+    with pytest.raises(RuntimeError, match="not a complete gzip file"):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+
+
+@needs_debian_copy
+def test_system_copy_is_used_after_a_corrupt_cached_copy(isolated, monkeypatch):
+    monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [DEBIAN])
+    write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
+    labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert np.array_equal(labels, np.frombuffer(good_labels(), np.uint8, offset=8))
+
+
+@needs_debian_copy
+def test_download_replaces_a_corrupt_copy_after_verifying(isolated, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    cached = write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
+    labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert labels.shape == (10000,)
+    assert gzip.decompress(cached.read_bytes()) == good_labels()  # replaced
+    assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name]  # no temp file
+
+
+@needs_debian_copy
+def test_corrupt_download_leaves_nothing_behind(isolated, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    content = bytearray(good_labels())
+    content[-1] ^= 1
+    write_gz(mirror / f"{LABELS}.gz", bytes(content))
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    with pytest.raises(RuntimeError, match="downloaded file is corrupt"):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert list((isolated / "fashion-mnist").iterdir()) == []
+
+
+def test_unreachable_mirror_is_reported(isolated, monkeypatch, tmp_path):
+    missing = (tmp_path / "nowhere").as_uri() + "/"
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [missing])
+    with pytest.raises(RuntimeError, match=r"download file://.*: failed"):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    with pytest.raises(ValueError, match="unknown Fashion-MNIST file"):
+        _datasets.fashion_mnist_array("nonsense", root=isolated)

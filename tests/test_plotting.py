@@ -1,0 +1,292 @@
+"""d2lutil.plotting: plot helpers, and the progress board in each of its modes."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import matplotlib
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pytest
+import torch
+from nbclient import NotebookClient
+
+import d2lutil as d2l
+from d2lutil import plotting
+
+
+@pytest.fixture(autouse=True)
+def no_env(monkeypatch):
+    monkeypatch.delenv("D2LUTIL_BOARD", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    yield
+    plt.close("all")
+
+
+# ------------------------------------------------------------ plot helpers
+
+
+def test_use_svg_display_makes_svg_deterministic_and_white():
+    d2l.use_svg_display()
+    assert matplotlib.rcParams["svg.hashsalt"] == "d2lutil"
+    assert matplotlib.colors.to_hex(matplotlib.rcParams["figure.facecolor"]) == "#ffffff"
+    assert matplotlib.colors.to_hex(matplotlib.rcParams["savefig.facecolor"]) == "#ffffff"
+
+
+def test_set_figsize():
+    d2l.set_figsize((2, 3))
+    assert tuple(plt.rcParams["figure.figsize"]) == (2, 3)
+
+
+def test_plot_draws_each_curve_with_labels_and_scales():
+    x = np.arange(5)
+    assert d2l.plot(x, [x**2, torch.arange(5.0)], "x", "y", legend=["sq", "id"], yscale="log") is None
+    ax = plt.gca()
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert lines[0].get_ydata().tolist() == [0, 1, 4, 9, 16]
+    assert lines[1].get_xdata().tolist() == [0, 1, 2, 3, 4]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("x", "y", "log")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sq", "id"]
+
+
+def test_plot_with_y_only_and_tensors_with_grad():
+    y = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    d2l.plot(y)
+    line = plt.gca().get_lines()[0]
+    assert line.get_xdata().tolist() == [0, 1, 2]
+    assert line.get_ydata().tolist() == [3.0, 1.0, 2.0]
+
+
+def test_plot_rejects_mismatched_series():
+    with pytest.raises(ValueError, match="2 x-series but 3 y-series"):
+        d2l.plot([np.arange(3), np.arange(3)], [np.arange(3)] * 3)
+
+
+def test_show_images_grid_and_titles():
+    imgs = torch.rand(6, 4, 4)
+    axes = d2l.show_images(imgs, 2, 3, titles=list("abcdef"))
+    assert len(axes) == 6
+    assert [ax.get_title() for ax in axes] == list("abcdef")
+    np.testing.assert_allclose(axes[4].images[0].get_array(), imgs[4].numpy())
+
+
+# ---------------------------------------------------------- board: points
+
+
+def test_draw_averages_every_n_points():
+    board = d2l.ProgressBoard(mode="off")
+    for x in range(6):
+        board.draw(x, torch.tensor(float(x * 10)), "a", every_n=3)
+    board.draw(0, 5, "b")  # every_n=1: every point
+    assert board.data == {"a": [(1.0, 10.0), (4.0, 40.0)], "b": [(0.0, 5.0)]}
+    board.draw(1, 1, "c", every_n=0)  # fewer batches than plot points
+    assert board.data["c"] == [(1.0, 1.0)]
+
+
+def test_render_draws_one_line_per_label_with_limits():
+    board = d2l.ProgressBoard(xlabel="epoch", xlim=[0, 3], mode="off")
+    for x in (1, 2, 3):
+        board.draw(x, 1 / x, "train_loss")
+        board.draw(x, 2 / x, "val_loss")
+    fig = board.render()
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["train_loss", "val_loss"]
+    assert ax.get_xlim() == (0, 3) and ax.get_xlabel() == "epoch"
+    board.render()  # rendering again replaces the lines
+    assert len(ax.get_lines()) == 2
+    assert plt.get_fignums() == []  # not a pyplot figure: no duplicate inline output
+
+
+# ----------------------------------------------------- board: which mode
+
+
+class FakeShell:
+    def __init__(self, name="ZMQInteractiveShell", user_ns=None):
+        self.__class__ = type(name, (FakeShell,), {})
+        self.user_ns = user_ns or {}
+
+
+@pytest.mark.parametrize(
+    "shell, env, modules, expected",
+    [
+        (None, {}, [], "record"),  # a script whose stderr is not a terminal
+        ("ZMQInteractiveShell", {}, [], "record"),  # nbclient, nbval, jupyter-cache
+        ("ZMQInteractiveShell", {"JPY_SESSION_NAME": "nb.ipynb"}, [], "live"),
+        ("ZMQInteractiveShell", {}, ["google.colab"], "live"),
+        ("Shell", {}, ["google.colab"], "live"),  # Colab's own shell class
+        ("TerminalInteractiveShell", {}, [], "record"),
+        ("ZMQInteractiveShell", {"D2LUTIL_BOARD": "terminal"}, [], "terminal"),
+        (None, {"D2LUTIL_BOARD": " Live "}, [], "live"),
+    ],
+)
+def test_mode_detection(monkeypatch, shell, env, modules, expected):
+    fake = FakeShell(shell) if shell else None
+    monkeypatch.setattr(plotting, "_ipython_shell", lambda: fake)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    for name in modules:
+        monkeypatch.setitem(sys.modules, name, object())
+    assert d2l.board_mode() == expected
+    assert d2l.ProgressBoard().mode == expected
+
+
+def test_vs_code_kernels_are_live(monkeypatch):
+    fake = FakeShell(user_ns={"__vsc_ipynb_file__": "/x/nb.ipynb"})
+    monkeypatch.setattr(plotting, "_ipython_shell", lambda: fake)
+    assert d2l.board_mode() == "live"
+
+
+def test_terminal_when_stderr_is_a_tty(monkeypatch):
+    monkeypatch.setattr(plotting, "_ipython_shell", lambda: None)
+    monkeypatch.setattr(plotting, "_isatty", lambda stream: True)
+    assert d2l.board_mode() == "terminal"
+
+
+def test_keyword_and_display_override(monkeypatch):
+    monkeypatch.setenv("D2LUTIL_BOARD", "live")
+    assert d2l.board_mode(mode="record") == "record"
+    assert d2l.board_mode(display=False) == "off"
+    assert d2l.ProgressBoard(display=False).mode == "off"
+
+
+def test_bad_mode_names_the_choices(monkeypatch):
+    with pytest.raises(ValueError, match="live, record, terminal, off"):
+        d2l.ProgressBoard(mode="fancy")
+    monkeypatch.setenv("D2LUTIL_BOARD", "loud")
+    with pytest.raises(ValueError, match="D2LUTIL_BOARD='loud'"):
+        d2l.board_mode()
+
+
+# ------------------------------------------------------ board: the modes
+
+
+def test_record_mode_in_a_script_prints_one_summary_line(capsys):
+    board = d2l.ProgressBoard(xlabel="epoch", xlim=[0, 2], mode="record")
+    for i in range(20):
+        board.draw(i / 10, 1.0 / (i + 1), "train_loss", every_n=2)
+    assert capsys.readouterr() == ("", "")  # nothing per point
+    board.show()
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert out.out == "epoch 1.85/2  train_loss 0.0513\n"  # mean of 1/19 and 1/20
+
+
+def test_terminal_mode_rewrites_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(plotting._TerminalView, "interval", 0.0)
+    board = d2l.ProgressBoard(xlabel="epoch", mode="terminal")
+    board.draw(0.5, 0.75, "train_loss")
+    board.draw(1.0, 0.5, "val_loss")
+    board.show()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.split("\r")[1:] == [
+        "epoch 0.50  train_loss 0.7500",
+        "epoch 1.00  train_loss 0.7500  val_loss 0.5000",
+        "epoch 1.00  train_loss 0.7500  val_loss 0.5000\n",
+    ]
+
+
+class FakeHandle:
+    def __init__(self):
+        self.updates = 0
+
+    def update(self, obj):
+        self.updates += 1
+
+
+def test_live_mode_updates_one_display_at_bounded_rate(monkeypatch):
+    shown = []
+
+    def fake_display(obj, display_id=False):
+        shown.append(display_id)
+        return FakeHandle() if display_id else None
+
+    monkeypatch.setattr(plotting, "_display", fake_display)
+    board = d2l.ProgressBoard(mode="live")
+    handle_calls = []
+    for i in range(2000):
+        board.draw(i, float(i), "loss")
+        if board._view.handle is not None and not handle_calls:
+            handle_calls.append(board._view.handle)
+    handle = handle_calls[0]
+    assert shown == [True]  # one display, then only in-place updates
+    assert handle.updates <= 10  # 2000 points within a few seconds at most
+    board.show()
+    assert handle.updates >= 1 and shown == [True]
+    board.draw(1, 1.0, "loss")  # a later fit shows a new figure
+    assert shown == [True, True]
+
+
+# ----------------------------------------- recording inside a real kernel
+
+NOTEBOOK_CELLS = [
+    """
+    import torch
+    import numpy as np
+    import d2lutil as d2l
+    d2l.use_svg_display()
+    print(d2l.ProgressBoard().mode)
+    """,
+    """
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2, num_train=256)
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    d2l.Trainer(max_epochs=3, num_gpus=1).fit(model, data)
+    """,
+    """
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2, num_train=256)
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    d2l.Trainer(max_epochs=3, num_gpus=1).fit(model, data)
+    """,
+    """
+    board = d2l.ProgressBoard("x")
+    for x in np.arange(0, 10, 0.1):
+        board.draw(x, np.sin(x), "sin", every_n=2)
+    print("done")
+    """,
+]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(c).strip()) for c in NOTEBOOK_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    workdir = tmp_path_factory.mktemp("nb")
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute(env={"OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    return nb
+
+
+def test_recording_kernel_uses_record_mode(recorded):
+    assert recorded.cells[0].outputs[0]["text"] == "record\n"
+
+
+def test_fit_emits_exactly_one_figure_and_nothing_else(recorded):
+    outputs = recorded.cells[1].outputs
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    svg = outputs[0]["data"]["image/svg+xml"]
+    assert svg.lstrip().startswith("<?xml")
+    assert "<dc:date>" not in svg  # no timestamp
+    assert "fill: #ffffff" in svg  # white background
+    assert "train_loss" in svg and "val_loss" in svg
+
+
+def test_the_figure_is_the_same_svg_every_time(recorded):
+    first = recorded.cells[1].outputs[0]["data"]["image/svg+xml"]
+    second = recorded.cells[2].outputs[0]["data"]["image/svg+xml"]
+    assert first == second
+
+
+def test_a_board_drawn_in_a_cell_shows_once_at_the_end_of_the_cell(recorded):
+    outputs = recorded.cells[3].outputs
+    assert [o["output_type"] for o in outputs] == ["stream", "display_data"]
+    assert outputs[0]["text"] == "done\n"
+    assert "image/svg+xml" in outputs[1]["data"]

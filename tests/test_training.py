@@ -1,0 +1,358 @@
+"""d2lutil.training: HyperParameters, add_to_class, Module, Trainer, SGD and utilities."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import d2lutil as d2l
+
+
+@pytest.fixture(autouse=True)
+def quiet_board(monkeypatch):
+    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+
+
+def make_data(num_train=1000, batch_size=32, seed=0):
+    d2l.seed(seed)
+    return d2l.SyntheticRegressionData(
+        w=torch.tensor([2.0, -3.4]), b=4.2, num_train=num_train, batch_size=batch_size
+    )
+
+
+# --------------------------------------------------------- HyperParameters
+
+
+class Point(d2l.HyperParameters):
+    def __init__(self, x, y=2, _hidden=3, skipped=4):
+        local = "not an argument"  # noqa: F841
+        self.save_hyperparameters(ignore=["skipped"])
+
+
+def test_save_hyperparameters_saves_the_arguments_only():
+    p = Point(1)
+    assert (p.x, p.y) == (1, 2)
+    assert p.hparams == {"x": 1, "y": 2}
+    assert not hasattr(p, "skipped")
+    assert not hasattr(p, "_hidden")
+    assert not hasattr(p, "local")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"max_epochs": 0}, "max_epochs must be positive"),
+        ({"max_epochs": -3}, "max_epochs must be positive"),
+        ({"max_epochs": 2.5}, "max_epochs must be an integer"),
+        ({"max_epochs": 1, "num_gpus": -1}, "num_gpus must be 0 or more"),
+        ({"max_epochs": 1, "gradient_clip_val": -1.0}, "gradient_clip_val must be 0"),
+    ],
+)
+def test_trainer_rejects_bad_settings(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        d2l.Trainer(**kwargs)
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
+def test_models_reject_a_bad_learning_rate(lr):
+    for make in (
+        lambda: d2l.LinearRegressionScratch(2, lr=lr),
+        lambda: d2l.LinearRegression(lr=lr),
+        lambda: d2l.SoftmaxRegression(10, lr=lr),
+        lambda: d2l.MLP(10, 16, lr=lr),
+        lambda: d2l.SGD([torch.zeros(1, requires_grad=True)], lr=lr),
+    ):
+        with pytest.raises((ValueError, TypeError), match="lr must be"):
+            make()
+
+
+# ------------------------------------------------------------ add_to_class
+
+
+def test_add_to_class_adds_a_method():
+    class A:
+        def __init__(self):
+            self.b = 1
+
+    a = A()
+
+    @d2l.add_to_class(A)
+    def do(self):
+        return self.b + 1
+
+    assert a.do() == 2
+    assert do(a) == 2  # the function stays usable under its name
+
+
+def test_taught_methods_are_ordinary_methods_of_the_package_classes():
+    for cls, names in {
+        d2l.Module: [
+            "loss",
+            "forward",
+            "plot",
+            "training_step",
+            "validation_step",
+            "configure_optimizers",
+            "apply_init",
+        ],
+        d2l.Trainer: [
+            "prepare_data",
+            "prepare_model",
+            "fit",
+            "prepare_batch",
+            "fit_epoch",
+            "clip_gradients",
+        ],
+        d2l.DataModule: [
+            "get_dataloader",
+            "train_dataloader",
+            "val_dataloader",
+            "get_tensorloader",
+        ],
+    }.items():
+        for name in names:
+            assert name in vars(cls), (
+                f"{cls.__name__}.{name} must be defined in the class body"
+            )
+
+
+# ------------------------------------------------------------------ Module
+
+
+class Scratch(d2l.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.ones(3, requires_grad=True)
+        self.c = torch.arange(3)  # a tensor without gradient
+        self.lin = nn.Linear(3, 1)
+
+
+def test_to_moves_plain_tensor_attributes_and_keeps_them_leaves():
+    model = Scratch()
+    model.w.grad = torch.full((3,), 0.5)
+    model.to("meta")
+    assert model.w.device.type == "meta" and model.c.device.type == "meta"
+    assert model.w.is_leaf and model.w.requires_grad
+    assert not model.c.requires_grad
+    assert model.w.grad is not None and model.w.grad.device.type == "meta"
+    assert model.lin.weight.device.type == "meta"
+
+
+def test_double_converts_scratch_parameters_and_an_optimizer_made_after_updates_them():
+    model = d2l.LinearRegressionScratch(2, lr=0.5)
+    model.double()
+    assert model.w.dtype == torch.float64 and model.b.dtype == torch.float64
+    opt = model.configure_optimizers()
+    X = torch.ones(4, 2, dtype=torch.float64)
+    loss = model.loss(model(X), torch.ones(4, 1, dtype=torch.float64))
+    loss.backward()
+    before = model.b.detach().clone()
+    opt.step()
+    assert not torch.equal(model.b, before)
+
+
+def test_module_forward_uses_net_and_loss_must_be_defined():
+    m = d2l.Module()
+    m.net = nn.Linear(2, 1)
+    X = torch.randn(5, 2)
+    torch.testing.assert_close(m(X), m.net(X))
+    with pytest.raises(NotImplementedError, match="loss"):
+        m.loss(X, X)
+
+
+def test_apply_init_initialises_lazy_layers():
+    d2l.seed(0)
+    model = d2l.MLP(num_outputs=3, num_hiddens=4, lr=0.1)
+
+    def init(module):
+        if isinstance(module, nn.Linear):
+            nn.init.constant_(module.weight, 0.25)
+            nn.init.zeros_(module.bias)
+
+    model.apply_init([torch.randn(2, 1, 2, 2)], init)
+    for layer in (model.net[1], model.net[3]):
+        assert torch.all(layer.weight == 0.25)
+        assert torch.all(layer.bias == 0)
+    assert model.net[1].weight.shape == (4, 4)
+
+
+def test_apply_init_without_init_materialises_and_reports_unreached_layers():
+    class TwoHeads(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.LazyLinear(2)
+            self.unused = nn.LazyLinear(2)
+
+        def forward(self, X):
+            return self.used(X)
+
+    model = TwoHeads()
+    with pytest.raises(RuntimeError, match="unused.weight"):
+        model.apply_init([torch.randn(1, 3)])
+    assert model.used.weight.shape == (2, 3)
+
+
+# ------------------------------------------------------------------ SGD
+
+
+def test_sgd_matches_torch_sgd():
+    torch.manual_seed(0)
+    a = torch.randn(3, 2, requires_grad=True)
+    b = a.detach().clone().requires_grad_()
+    ours, theirs = d2l.SGD([a], lr=0.3), torch.optim.SGD([b], lr=0.3)
+    for _ in range(3):
+        for p, opt in ((a, ours), (b, theirs)):
+            opt.zero_grad()
+            (p**3).sum().backward()
+            opt.step()
+    torch.testing.assert_close(a, b)
+    ours.zero_grad()
+    assert torch.all(a.grad == 0)
+
+
+def test_sgd_accepts_a_generator_of_parameters():
+    lin = nn.Linear(2, 1)
+    opt = d2l.SGD(lin.parameters(), lr=0.1)
+    lin(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    opt.step()  # the parameters were kept as a list, not a spent generator
+    torch.testing.assert_close(lin.bias.grad, torch.ones(1))
+
+
+# ------------------------------------------------------------------ Trainer
+
+
+def test_concise_linear_regression_recovers_w_and_b():
+    data = make_data()
+    model = d2l.LinearRegression(lr=0.03)
+    d2l.Trainer(max_epochs=3).fit(model, data)
+    w, b = model.get_w_b()
+    assert torch.allclose(w.reshape(-1), torch.tensor([2.0, -3.4]), atol=0.05)
+    assert abs(float(b) - 4.2) < 0.05
+
+
+def test_scratch_linear_regression_learns():
+    data = make_data()
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
+    trainer = d2l.Trainer(max_epochs=3, num_gpus=1)  # falls back to the CPU here
+    trainer.fit(model, data)
+    assert torch.allclose(model.w.reshape(-1), torch.tensor([2.0, -3.4]), atol=0.05)
+    assert abs(float(model.b.detach()) - 4.2) < 0.05
+    assert model.w.is_leaf
+
+
+def test_trainer_counts_batches_and_plots_on_the_board():
+    data = make_data(num_train=100, batch_size=32)
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    trainer = d2l.Trainer(max_epochs=2)
+    trainer.fit(model, data)
+    assert trainer.num_train_batches == 4 and trainer.num_val_batches == 32
+    assert trainer.train_batch_idx == 8 and trainer.val_batch_idx == 64
+    # two training points per epoch, each the mean of two batches at x = i / 4
+    # (i counts the batches before this one), and one validation point per epoch
+    xs = [x for x, _ in model.board.data["train_loss"]]
+    assert xs == [0.125, 0.625, 1.125, 1.625]
+    assert [x for x, _ in model.board.data["val_loss"]] == [1.0, 2.0]
+    assert model.board.xlim == [0, 2]
+
+
+def test_a_diverging_loss_stops_fit_naming_epoch_and_batch():
+    data = make_data(num_train=320, batch_size=32)
+    model = d2l.LinearRegressionScratch(2, lr=1e6)
+    with pytest.raises(
+        FloatingPointError, match=r"epoch \d+ of 5, batch \d+ of 10.*lr"
+    ):
+        d2l.Trainer(max_epochs=5).fit(model, data)
+
+
+def test_nan_in_the_data_is_reported_at_the_first_batch():
+    data = make_data(num_train=64, batch_size=32)
+    data.X[:] = math.nan
+    model = d2l.LinearRegression(lr=0.1)
+    with pytest.raises(
+        FloatingPointError, match="became nan in epoch 1 of 1, batch 1 of 2"
+    ):
+        d2l.Trainer(max_epochs=1).fit(model, data)
+
+
+def test_clip_gradients_bounds_the_norm():
+    model = nn.Linear(3, 2)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 10.0)
+    d2l.Trainer(max_epochs=1, gradient_clip_val=1.0).clip_gradients(1.0, model)
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters()))
+    assert math.isclose(float(norm), 1.0, rel_tol=1e-5)
+    # directions are kept: all entries are still equal
+    assert torch.allclose(model.weight.grad, model.weight.grad[0, 0].expand(2, 3))
+
+
+def test_clip_gradients_leaves_small_gradients_alone():
+    model = nn.Linear(3, 2)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 0.01)
+    d2l.Trainer(max_epochs=1).clip_gradients(1.0, model)
+    assert torch.all(model.weight.grad == 0.01)
+
+
+def test_training_with_gradient_clipping_takes_bounded_steps():
+    data = make_data()
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    start = torch.cat([model.w.detach().reshape(-1), model.b.detach()])
+    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1.0)
+    trainer.fit(model, data)
+    end = torch.cat([model.w.detach().reshape(-1), model.b.detach()])
+    # every step moves the parameters by at most lr * clip value
+    assert float((end - start).norm()) <= 0.03 * 1.0 * trainer.train_batch_idx + 1e-6
+    assert 1.0 < float(model.b.detach()) < 4.2  # it learns, clipped
+
+
+def test_trainer_puts_loaders_on_the_training_device(monkeypatch):
+    data = make_data(num_train=64, batch_size=32)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.gpus = [torch.device("meta")]  # stands in for a GPU
+    trainer.prepare_data(data)
+    X, y = next(iter(trainer.train_dataloader))
+    assert X.device.type == "meta" and y.device.type == "meta"
+    assert data.X.device.type == "cpu"  # the data module keeps its own copy
+    batch = trainer.prepare_batch([torch.zeros(2), torch.ones(2)])
+    assert all(a.device.type == "meta" for a in batch)
+
+
+# ------------------------------------------------------------ utilities
+
+
+def test_timer_records_times():
+    timer = d2l.Timer()
+    first = timer.stop()
+    timer.start()
+    second = timer.stop()
+    assert timer.times == [first, second] and first >= 0
+    assert timer.sum() == pytest.approx(first + second)
+    assert timer.avg() == pytest.approx((first + second) / 2)
+    assert timer.cumsum() == pytest.approx([first, first + second])
+
+
+def test_accumulator_sums_and_resets():
+    acc = d2l.Accumulator(2)
+    acc.add(1, 2)
+    acc.add(torch.tensor(3), 4.5)
+    assert (acc[0], acc[1]) == (4.0, 6.5)
+    acc.reset()
+    assert acc.data == [0.0, 0.0]
+
+
+def test_seed_makes_every_generator_repeat():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    d2l.seed(3)
+    first = draw()
+    d2l.seed(3)
+    assert draw() == first
+    d2l.seed(4)
+    assert draw() != first
