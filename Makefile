@@ -58,6 +58,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory book
 	$(BIN)/pytest tests chapters --nbval -n $(JOBS) --dist loadfile \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(NBVAL_TIMEOUT)
+	@cat _build/site-test-summary.txt 2>/dev/null || true
 
 outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb"; exit 2; }

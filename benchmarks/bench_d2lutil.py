@@ -32,7 +32,10 @@ import d2lutil as d2l
 
 
 def emit(name: str, **fields) -> None:
-    print(json.dumps({"bench": name, "threads": torch.get_num_threads(), **fields}), flush=True)
+    print(
+        json.dumps({"bench": name, "threads": torch.get_num_threads(), **fields}),
+        flush=True,
+    )
 
 
 def timed(fn: Callable, spent: list[float]) -> Callable:
@@ -55,7 +58,7 @@ def accuracy(model: d2l.Classifier, data: d2l.FashionMNIST) -> float:
     with torch.no_grad():
         for X, y in data.val_dataloader():
             correct += int(model.accuracy(model(X), y, averaged=False).sum())
-    return correct / len(data.val[1])
+    return correct / len(data.val)
 
 
 def bench_pass(data: d2l.FashionMNIST, repeats: int = 5) -> None:
@@ -119,8 +122,8 @@ def main() -> None:
 
     start = time.perf_counter()
     data = d2l.FashionMNIST(batch_size=256)
-    emit("load", seconds=round(time.perf_counter() - start, 3), train=len(data.train[1]),
-         val=len(data.val[1]))  # fmt: skip
+    emit("load", seconds=round(time.perf_counter() - start, 3), train=len(data.train),
+         val=len(data.val))  # fmt: skip
     bench_pass(data)
 
     models = {
@@ -129,7 +132,10 @@ def main() -> None:
         "mlp_scratch": lambda: d2l.MLPScratch(784, 10, 256, lr=0.1),
         "mlp_concise": lambda: d2l.MLP(10, 256, lr=0.1),
     }
-    runs = {name: bench_model(name, make, data, args.epochs) for name, make in models.items()}
+    runs = {
+        name: bench_model(name, make, data, args.epochs)
+        for name, make in models.items()
+    }
     bench_board(runs["softmax_scratch"], args.epochs)
 
 

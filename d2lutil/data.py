@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
 from .plotting import show_images
@@ -77,7 +78,7 @@ class TensorLoader:
         for start in range(0, n, self.batch_size):
             if self.shuffle:
                 idx = order[start : start + self.batch_size]
-                yield tuple(t[idx] for t in self.tensors)
+                yield tuple(t.index_select(0, idx) for t in self.tensors)
             else:
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
@@ -156,16 +157,22 @@ class SyntheticRegressionData(DataModule):
 class FashionMNIST(DataModule):
     """The Fashion-MNIST dataset of 28 x 28 grayscale clothing images (Section 4.2).
 
-    ``self.train`` and ``self.val`` are pairs (images, labels) of tensors:
-    images of shape (N, 1, H, W) with values in [0, 1], labels 0 to 9.
+    ``self.train`` (60,000 examples) and ``self.val`` (10,000) are
+    ``TensorDataset``s of images and labels: ``len(data.train)`` is 60000,
+    ``data.train[i]`` is one (image, label) pair, and ``data.train.tensors`` the
+    pair of whole tensors: images (N, 1, H, W) with values in [0, 1], labels 0 to 9.
     Images are resized only when ``resize`` differs from (28, 28).
     """
 
     def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
         super().__init__(root=root)
         self.save_hyperparameters()
-        self.train = load_fashion_mnist(train=True, resize=resize, root=root)
-        self.val = load_fashion_mnist(train=False, resize=resize, root=root)
+        self.train = TensorDataset(
+            *load_fashion_mnist(train=True, resize=resize, root=root)
+        )
+        self.val = TensorDataset(
+            *load_fashion_mnist(train=False, resize=resize, root=root)
+        )
 
     def text_labels(self, indices) -> list[str]:
         """Return the names of the classes with numbers ``indices`` (Section 4.2)."""
@@ -186,7 +193,7 @@ class FashionMNIST(DataModule):
     def get_dataloader(self, train: bool) -> TensorLoader:
         """Return the training or validation loader (Section 4.2)."""
         data = self.train if train else self.val
-        return self.get_tensorloader(data, train)
+        return self.get_tensorloader(data.tensors, train)
 
     def visualize(self, batch, nrows: int = 1, ncols: int = 8, labels=None) -> None:
         """Show the images of ``batch`` with their class names as titles (Section 4.2)."""

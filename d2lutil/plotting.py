@@ -267,26 +267,44 @@ class _OffView:
         pass
 
 
-class _RecordView:
+class _CellEndHook:
+    """Call ``at_cell_end(board)`` once, when the running notebook cell ends.
+
+    A board drawn by a notebook's own loop (not by ``Trainer.fit``, which calls
+    ``finish`` itself) still shows its final state in the cell that drew it.
+    """
+
+    hook = None
+
+    def watch_cell_end(self, board: ProgressBoard) -> None:
+        shell = _ipython_shell()
+        if shell is None or self.hook is not None:
+            return
+
+        def at_end() -> None:
+            shell.events.unregister("post_execute", at_end)
+            self.hook = None
+            self.at_cell_end(board)
+
+        self.hook = at_end
+        shell.events.register("post_execute", at_end)
+
+    def at_cell_end(self, board: ProgressBoard) -> None:
+        raise NotImplementedError
+
+
+class _RecordView(_CellEndHook):
     """Store points only; one figure (or one line outside IPython) at the end."""
 
     mode = "record"
 
     def __init__(self) -> None:
         self.shown = 0  # number of plotted points already shown
-        self.hook = None
 
     def update(self, board: ProgressBoard) -> None:
-        # Points drawn outside Trainer.fit (a notebook's own loop) are shown
-        # once when the cell ends; fit calls finish() itself.
-        shell = _ipython_shell()
-        if shell is not None and self.hook is None:
-            self.hook = lambda: self._at_cell_end(board)
-            shell.events.register("post_execute", self.hook)
+        self.watch_cell_end(board)
 
-    def _at_cell_end(self, board: ProgressBoard) -> None:
-        _ipython_shell().events.unregister("post_execute", self.hook)
-        self.hook = None
+    def at_cell_end(self, board: ProgressBoard) -> None:
         if _count(board) > self.shown:
             self.finish(board)
 
@@ -298,7 +316,7 @@ class _RecordView:
             print(_summary(board), flush=True)
 
 
-class _LiveView:
+class _LiveView(_CellEndHook):
     """One figure in the cell's output, updated in place at most every ``interval`` s."""
 
     mode = "live"
@@ -309,6 +327,7 @@ class _LiveView:
         self.last = 0.0
 
     def update(self, board: ProgressBoard) -> None:
+        self.watch_cell_end(board)
         now = time.perf_counter()
         if self.handle is not None and now - self.last < self.interval:
             return
@@ -318,6 +337,10 @@ class _LiveView:
             self.handle = _display(fig, display_id=True)
         else:
             self.handle.update(fig)
+
+    def at_cell_end(self, board: ProgressBoard) -> None:
+        if self.handle is not None:
+            self.finish(board)
 
     def finish(self, board: ProgressBoard) -> None:
         fig = board.render()

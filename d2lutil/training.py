@@ -145,7 +145,11 @@ class Module(nn.Module, HyperParameters):
         # models keep as attributes, so optimizers and clipping see them.
         yield from super().parameters(recurse)
         for value in vars(self).values():
-            if isinstance(value, torch.Tensor) and value.requires_grad and value.is_leaf:
+            if (
+                isinstance(value, torch.Tensor)
+                and value.requires_grad
+                and value.is_leaf
+            ):
                 yield value
 
     def _apply(self, fn: Callable, recurse: bool = True) -> Module:

@@ -33,7 +33,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
-    "--window-size=1280,1600",
     # Virtual time runs MathJax (and the theme's scripts) to completion before the dump.
     "--virtual-time-budget=15000",
 ]
@@ -104,23 +103,25 @@ def chromium() -> str | None:
 
 
 def render(
-    path: Path, scheme: str = "light", screenshot: Path | None = None, anchor: str = ""
+    path: Path,
+    scheme: str = "light",
+    screenshot: Path | None = None,
+    height: int = 1600,
 ) -> str:
     """Load ``path`` in headless Chromium and return the DOM after its scripts ran.
 
-    With ``screenshot``, the same run also saves a PNG of the window, scrolled to ``anchor``
-    if one is given.
+    With ``screenshot``, the same run also saves a PNG of the window (1280 x ``height``
+    pixels; headless Chromium photographs the top of the page only).
     """
     binary = chromium()
     assert binary, "Chromium not found (install Debian's `chromium`)"
-    args = [binary, *CHROMIUM_FLAGS]
+    args = [binary, *CHROMIUM_FLAGS, f"--window-size=1280,{height}"]
     args.append(f"--blink-settings=preferredColorScheme={COLOR_SCHEME[scheme]}")
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.unlink(missing_ok=True)
         args.append(f"--screenshot={screenshot}")
-    url = path.resolve().as_uri() + (f"#{anchor}" if anchor else "")
-    args += ["--dump-dom", url]
+    args += ["--dump-dom", path.resolve().as_uri()]
     last = ""
     # One retry: a Chromium start can fail on a loaded machine.
     for _attempt in range(2):

@@ -140,7 +140,9 @@ def test_synthetic_loaders_split_train_and_validation():
     train = torch.cat([X for X, _ in data.train_dataloader()])
     val = torch.cat([X for X, _ in data.val_dataloader()])
     assert len(data.train_dataloader()) == 3 and len(data.val_dataloader()) == 2
-    assert sorted(train.reshape(-1).tolist()) == sorted(data.X[:10].reshape(-1).tolist())
+    assert sorted(train.reshape(-1).tolist()) == sorted(
+        data.X[:10].reshape(-1).tolist()
+    )
     assert torch.equal(val, data.X[10:])  # validation is not shuffled
 
 
@@ -150,7 +152,11 @@ def test_synthetic_loaders_split_train_and_validation():
         (torch.tensor([[2.0, -3.4]]), 4.2, "w must be a 1-D tensor"),
         (torch.tensor(2.0), 4.2, "w must be a 1-D tensor"),
         ([2.0, -3.4], 4.2, "w must be a 1-D tensor"),
-        (torch.tensor([2.0, -3.4]), torch.tensor([4.2, 1.0]), "b must be a single number"),
+        (
+            torch.tensor([2.0, -3.4]),
+            torch.tensor([4.2, 1.0]),
+            "b must be a single number",
+        ),
         (torch.tensor([2.0, -3.4]), "4.2", "b must be a number"),
     ],
 )
@@ -194,11 +200,14 @@ def fashion():
 
 
 def test_fashion_mnist_sizes_and_classes(fashion):
-    X, y = fashion.train
+    X, y = fashion.train.tensors
+    assert len(fashion.train) == 60000 and len(fashion.val) == 10000
+    image, label = fashion.train[0]
+    assert image.shape == (1, 28, 28) and int(label) == 9
     assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32
-    assert fashion.val[0].shape == (10000, 1, 28, 28)
+    assert fashion.val.tensors[0].shape == (10000, 1, 28, 28)
     assert torch.bincount(y).tolist() == [6000] * 10
-    assert torch.bincount(fashion.val[1]).tolist() == [1000] * 10
+    assert torch.bincount(fashion.val.tensors[1]).tolist() == [1000] * 10
     assert float(X.min()) == 0.0 and float(X.max()) == 1.0
     # the published per-pixel statistics of the training set
     assert abs(float(X.mean()) - 0.2860) < 5e-4
@@ -211,13 +220,22 @@ def test_fashion_mnist_loaders(fashion):
     X, y = next(iter(train))
     assert X.shape == (256, 1, 28, 28) and y.dtype == torch.int64
     Xv, yv = next(iter(fashion.val_dataloader()))
-    assert torch.equal(Xv, fashion.val[0][:256]) and torch.equal(yv, fashion.val[1][:256])
+    assert torch.equal(Xv, fashion.val.tensors[0][:256]) and torch.equal(
+        yv, fashion.val.tensors[1][:256]
+    )
 
 
 def test_text_labels(fashion):
-    assert fashion.text_labels([0, 9, torch.tensor(5)]) == ["t-shirt", "ankle boot", "sandal"]
+    assert fashion.text_labels([0, 9, torch.tensor(5)]) == [
+        "t-shirt",
+        "ankle boot",
+        "sandal",
+    ]
     # the first training image is an ankle boot, the second a t-shirt (dataset facts)
-    assert fashion.text_labels(fashion.train[1][:2]) == ["ankle boot", "t-shirt"]
+    assert fashion.text_labels(fashion.train.tensors[1][:2]) == [
+        "ankle boot",
+        "t-shirt",
+    ]
 
 
 @needs_debian_copy
@@ -235,7 +253,7 @@ def test_resize_only_when_asked():
 def test_visualize_draws_a_titled_grid(fashion):
     import matplotlib.pyplot as plt
 
-    X, y = fashion.val[0][:4], fashion.val[1][:4]
+    X, y = fashion.val.tensors[0][:4], fashion.val.tensors[1][:4]
     fashion.visualize((X, y), nrows=1, ncols=4)
     axes = plt.gcf().axes
     assert [ax.get_title() for ax in axes] == fashion.text_labels(y)
@@ -318,7 +336,9 @@ def test_system_copy_is_used_after_a_corrupt_cached_copy(isolated, monkeypatch):
 
 
 @needs_debian_copy
-def test_download_replaces_a_corrupt_copy_after_verifying(isolated, monkeypatch, tmp_path):
+def test_download_replaces_a_corrupt_copy_after_verifying(
+    isolated, monkeypatch, tmp_path
+):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
@@ -327,7 +347,9 @@ def test_download_replaces_a_corrupt_copy_after_verifying(isolated, monkeypatch,
     labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert labels.shape == (10000,)
     assert gzip.decompress(cached.read_bytes()) == good_labels()  # replaced
-    assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name]  # no temp file
+    assert sorted(p.name for p in cached.parent.iterdir()) == [
+        cached.name
+    ]  # no temp file
 
 
 @needs_debian_copy

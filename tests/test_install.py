@@ -7,8 +7,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = ("torch", "numpy", "pandas", "matplotlib")
@@ -21,11 +22,15 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def test_dependencies_are_lower_bounds_only():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     names = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in deps}
     assert names == set(PRESENT)
     for dep in deps:
-        assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", dep), f"not a plain lower bound: {dep}"
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", dep), (
+            f"not a plain lower bound: {dep}"
+        )
 
 
 def test_pip_would_install_d2lutil_and_nothing_else(tmp_path):
@@ -33,7 +38,9 @@ def test_pip_would_install_d2lutil_and_nothing_else(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "d2lutil", src / "d2lutil", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "d2lutil", src / "d2lutil", ignore=shutil.ignore_patterns("__pycache__")
+    )
     built = run(
         "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
         "--quiet", "--wheel-dir", str(tmp_path / "dist"), str(src),
@@ -64,4 +71,3 @@ def test_import_needs_no_torchvision_and_no_ipython():
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "[]"
     assert probe.stderr == ""
-

@@ -37,9 +37,9 @@ def test_softmax_is_numerically_stable():
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.lists(
-        st.floats(-80, 80, allow_nan=False, width=32), min_size=2, max_size=6
-    ).map(lambda v: torch.tensor([v]))
+    st.lists(st.floats(-80, 80, allow_nan=False, width=32), min_size=2, max_size=6).map(
+        lambda v: torch.tensor([v])
+    )
 )
 def test_softmax_gradient_matches_autograd_of_torch_softmax(X):
     weights = torch.arange(X.shape[1], dtype=torch.float32)
@@ -159,7 +159,8 @@ def test_softmax_regression_scratch_equals_a_linear_layer_with_softmax():
     assert model.parameters() == [model.W, model.b]
     y = torch.tensor([0, 1, 2, 0, 1])
     torch.testing.assert_close(
-        model.loss(model(X), y), F.cross_entropy(X.reshape(5, 12) @ model.W + model.b, y)
+        model.loss(model(X), y),
+        F.cross_entropy(X.reshape(5, 12) @ model.W + model.b, y),
     )
 
 

@@ -31,8 +31,12 @@ def no_env(monkeypatch):
 def test_use_svg_display_makes_svg_deterministic_and_white():
     d2l.use_svg_display()
     assert matplotlib.rcParams["svg.hashsalt"] == "d2lutil"
-    assert matplotlib.colors.to_hex(matplotlib.rcParams["figure.facecolor"]) == "#ffffff"
-    assert matplotlib.colors.to_hex(matplotlib.rcParams["savefig.facecolor"]) == "#ffffff"
+    assert (
+        matplotlib.colors.to_hex(matplotlib.rcParams["figure.facecolor"]) == "#ffffff"
+    )
+    assert (
+        matplotlib.colors.to_hex(matplotlib.rcParams["savefig.facecolor"]) == "#ffffff"
+    )
 
 
 def test_set_figsize():
@@ -42,7 +46,12 @@ def test_set_figsize():
 
 def test_plot_draws_each_curve_with_labels_and_scales():
     x = np.arange(5)
-    assert d2l.plot(x, [x**2, torch.arange(5.0)], "x", "y", legend=["sq", "id"], yscale="log") is None
+    assert (
+        d2l.plot(
+            x, [x**2, torch.arange(5.0)], "x", "y", legend=["sq", "id"], yscale="log"
+        )
+        is None
+    )
     ax = plt.gca()
     lines = ax.get_lines()
     assert len(lines) == 2
@@ -249,17 +258,33 @@ NOTEBOOK_CELLS = [
         board.draw(x, np.sin(x), "sin", every_n=2)
     print("done")
     """,
+    """
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2, num_train=256)
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    model.board = d2l.ProgressBoard(mode="live")
+    d2l.Trainer(max_epochs=3, num_gpus=1).fit(model, data)
+    """,
 ]
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(c).strip()) for c in NOTEBOOK_CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(textwrap.dedent(c).strip()) for c in NOTEBOOK_CELLS
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     workdir = tmp_path_factory.mktemp("nb")
     client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
     )
     client.execute(env={"OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     return nb
@@ -290,3 +315,10 @@ def test_a_board_drawn_in_a_cell_shows_once_at_the_end_of_the_cell(recorded):
     assert [o["output_type"] for o in outputs] == ["stream", "display_data"]
     assert outputs[0]["text"] == "done\n"
     assert "image/svg+xml" in outputs[1]["data"]
+
+
+def test_live_mode_ends_with_the_same_single_figure(recorded):
+    outputs = recorded.cells[4].outputs
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    final = outputs[0]["data"]["image/svg+xml"]
+    assert final == recorded.cells[1].outputs[0]["data"]["image/svg+xml"]

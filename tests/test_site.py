@@ -60,13 +60,16 @@ def static(site) -> dict[str, object]:
     return {p.docname: sh.read_soup(p.html) for p in PAGES if p.html.exists()}
 
 
-def _screenshot_pages(static) -> list[tuple[sh.Page, str]]:
-    """Pages to photograph, each with the anchor to scroll to ("" for the top).
+PLOT_SHOT_HEIGHT = 4000  # pixels: tall enough to reach the first plot of a section
 
-    The home page, the most formula-heavy page of each chapter, and the first plot of the
-    page with most plots (scrolled to the section that holds it).
+
+def _screenshot_pages(static) -> list[tuple[sh.Page, bool]]:
+    """Pages to photograph: (page, tall), tall for the one photographed to show a plot.
+
+    The home page, the most formula-heavy page of each chapter, and the page whose first
+    plot comes earliest (least text before it), in a window tall enough to include it.
     """
-    chosen = [(PAGES[0], "")]
+    chosen = [(PAGES[0], False)]
     by_chapter: dict[str, sh.Page] = {}
     weight = {}
     for page in PAGES[1:]:
@@ -76,51 +79,54 @@ def _screenshot_pages(static) -> list[tuple[sh.Page, str]]:
         chapter = page.number.split(".")[0]
         if chapter not in by_chapter or weight[page] > weight[by_chapter[chapter]]:
             by_chapter[chapter] = page
-    chosen += [(p, "") for p in by_chapter.values()]
-    plots = {
-        p: static[p.docname].select("div.cell_output img")
-        for p in PAGES
-        if p.docname in static
-    }
-    if plots and max(len(v) for v in plots.values()) > 0:
-        best = max(plots, key=lambda p: len(plots[p]))
-        section = plots[best][0].find_parent("section")
-        chosen.append((best, section["id"] if section else ""))
+    chosen += [(p, False) for p in by_chapter.values()]
+    text_before_plot = {}
+    for page in PAGES:
+        article = static.get(page.docname) and static[page.docname].select_one(
+            "article"
+        )
+        plot = article.select_one("div.cell_output img") if article else None
+        if plot is not None:
+            before = str(article).split(str(plot), 1)[0]
+            text_before_plot[page] = len(sh.soup(before).get_text())
+    if text_before_plot:
+        chosen.append((min(text_before_plot, key=text_before_plot.get), True))
     return chosen
 
 
-def _shot_name(page: sh.Page, anchor: str, scheme: str) -> str:
-    return f"{page.slug}{'-plot' if anchor else ''}-{scheme}.png"
+def _shot_name(page: sh.Page, tall: bool, scheme: str) -> str:
+    return f"{page.slug}{'-plot' if tall else ''}-{scheme}.png"
 
 
 @pytest.fixture(scope="module")
 def rendered(site, static) -> dict[tuple[str, str], object]:
     """DOM after scripts ran: every page in light mode, the photographed ones in dark mode.
 
-    Keys are (docname, scheme), with scheme "light" or "dark", or "light#anchor" and
-    "dark#anchor" for a page photographed scrolled to an anchor. Screenshots are saved by the
-    same Chromium runs.
+    Keys are (docname, scheme), scheme "light" or "dark", or "light-plot" and "dark-plot"
+    for the tall screenshot of a page with a plot. Screenshots are saved by the same
+    Chromium runs.
     """
     shots = _screenshot_pages(static)
-    tops = {page for page, anchor in shots if not anchor}
+    tops = {page for page, tall in shots if not tall}
     jobs = []
     for page in PAGES:
         if page.html.exists():
-            png = _shot_name(page, "", "light") if page in tops else None
-            jobs.append((page, "light", "", png))
-    for page, anchor in shots:
-        if anchor:
-            jobs.append((page, "light", anchor, _shot_name(page, anchor, "light")))
-        jobs.append((page, "dark", anchor, _shot_name(page, anchor, "dark")))
+            png = _shot_name(page, False, "light") if page in tops else None
+            jobs.append((page, "light", False, png))
+    for page, tall in shots:
+        if tall:
+            jobs.append((page, "light", True, _shot_name(page, True, "light")))
+        jobs.append((page, "dark", tall, _shot_name(page, tall, "dark")))
     if sh.SCREENSHOTS.exists():
         for old in sh.SCREENSHOTS.glob("*.png"):
             old.unlink()
 
     def run(job):
-        page, scheme, anchor, png = job
+        page, scheme, tall, png = job
         png = sh.SCREENSHOTS / png if png else None
-        key = (page.docname, f"{scheme}#{anchor}" if anchor else scheme)
-        return key, sh.soup(sh.render(page.html, scheme, png, anchor))
+        height = PLOT_SHOT_HEIGHT if tall else 1600
+        key = (page.docname, f"{scheme}-plot" if tall else scheme)
+        return key, sh.soup(sh.render(page.html, scheme, png, height))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         doms = dict(pool.map(run, jobs))
@@ -423,15 +429,15 @@ def test_bibliography_lists_the_cited_works(static):
 def test_dark_mode_screenshots(rendered):
     shots = STATS["shots"]
     assert len(shots) >= 4, f"expected the home page and three chapter pages: {shots}"
-    for page, anchor in shots:
-        suffix = f"#{anchor}" if anchor else ""
+    for page, tall in shots:
+        suffix = "-plot" if tall else ""
         light = rendered[(page.docname, f"light{suffix}")].html
         dark = rendered[(page.docname, f"dark{suffix}")].html
         assert light["data-theme"] == "light" and dark["data-theme"] == "dark", (
             f"{page.docname}: theme {light['data-theme']} / {dark['data-theme']}"
         )
         pngs = {
-            s: sh.SCREENSHOTS / _shot_name(page, anchor, s) for s in ("light", "dark")
+            s: sh.SCREENSHOTS / _shot_name(page, tall, s) for s in ("light", "dark")
         }
         assert all(p.is_file() and p.stat().st_size > 10_000 for p in pngs.values())
         grey = {s: sh.luminance(p) for s, p in pngs.items()}
