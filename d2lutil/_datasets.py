@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -177,8 +178,10 @@ def _download_checked(url: str, dest: Path, name: str) -> tuple[bytes | None, st
             return None, f"downloaded file is {problem}"
         os.replace(tmp, dest)
         return content, ""
-    except OSError as err:  # URLError, timeouts and disk errors are all OSErrors
-        return None, f"failed ({getattr(err, 'reason', None) or err})"
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        # URLError, timeouts and disk errors are OSErrors; a connection cut
+        # mid-transfer is an HTTPException; a malformed URL a ValueError.
+        return None, f"failed ({getattr(err, 'reason', None) or err!r})"
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

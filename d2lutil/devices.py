@@ -18,14 +18,14 @@ def _mps_available() -> bool:
 
 
 def cpu() -> torch.device:
-    """Return the CPU device (Section 5.2 uses it; introduced with try_gpu)."""
+    """Return the CPU device (Section 3.2: where Trainer trains without a GPU)."""
     return torch.device("cpu")
 
 
 def num_gpus() -> int:
     """Return how many GPUs torch can use here: CUDA devices, else 1 for Apple MPS, else 0.
 
-    Introduced with the device helpers used by ``Trainer(num_gpus=...)`` (Section 3.2).
+    The device helpers come with ``Trainer(num_gpus=...)`` (Section 3.2).
     """
     if torch.cuda.is_available():
         return torch.cuda.device_count()
@@ -36,7 +36,7 @@ def gpu(i: int = 0) -> torch.device:
     """Return the ``i``-th GPU: ``cuda:i`` with CUDA, ``mps`` on an Apple GPU.
 
     Raises a ValueError when there is no such GPU; ``try_gpu(i)`` falls back to
-    the CPU instead.
+    the CPU instead (Section 3.2).
     """
     _check_gpu_index(i)
     if torch.cuda.is_available():
@@ -45,14 +45,14 @@ def gpu(i: int = 0) -> torch.device:
 
 
 def try_gpu(i: int = 0) -> torch.device:
-    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()``."""
+    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 3.2)."""
     if num_gpus() >= i + 1:
         return gpu(i)
     return cpu()
 
 
 def try_all_gpus() -> list[torch.device]:
-    """Return every GPU, or ``[cpu()]`` when there is none (never an empty list)."""
+    """Return every GPU, or ``[cpu()]`` when there is none, never ``[]`` (Section 3.2)."""
     return [gpu(i) for i in range(num_gpus())] or [cpu()]
 
 

@@ -74,6 +74,11 @@ class HyperParameters:
         for name, value in self.hparams.items():
             setattr(self, name, value)
 
+    def __repr__(self) -> str:
+        hparams = getattr(self, "hparams", {})
+        args = ", ".join(f"{k}={_short_repr(v)}" for k, v in hparams.items())
+        return f"{type(self).__name__}({args})"
+
 
 class Module(nn.Module, HyperParameters):
     """Base class of the models: network, loss, optimizer, plotting (Section 3.2).
@@ -382,6 +387,17 @@ def _check_hparams(owner: str, hparams: dict[str, Any]) -> None:
 
 
 _EXAMPLES = {"lr": 0.1, "batch_size": 32, "max_epochs": 10, "num_train": 1000}
+
+
+def _short_repr(value: Any) -> str:
+    """repr() that keeps big tensors and lists of tensors to one short line."""
+    if isinstance(value, torch.Tensor) and value.numel() > 6:
+        return f"<tensor of shape {tuple(value.shape)}>"
+    if isinstance(value, (list, tuple)) and any(
+        isinstance(v, torch.Tensor) for v in value
+    ):
+        return f"<{len(value)} tensor{'' if len(value) == 1 else 's'}>"
+    return repr(value)
 
 
 def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:

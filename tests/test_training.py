@@ -71,6 +71,19 @@ def test_models_reject_a_bad_learning_rate(lr):
             make()
 
 
+def test_repr_shows_the_hyperparameters():
+    assert repr(Point(1)) == "Point(x=1, y=2)"
+    assert repr(d2l.Trainer(max_epochs=3, num_gpus=1)) == (
+        "Trainer(max_epochs=3, num_gpus=1, gradient_clip_val=0)"
+    )
+    sgd = d2l.SGD([torch.zeros(2, requires_grad=True)], lr=0.5)
+    assert repr(sgd) == "SGD(params=<1 tensor>, lr=0.5)"
+    data = d2l.SyntheticRegressionData(torch.tensor([2.0, -3.4]), 4.2)
+    assert repr(data).startswith(
+        "SyntheticRegressionData(w=tensor([ 2.0000, -3.4000]), b=4.2"
+    )
+
+
 # ------------------------------------------------------------ add_to_class
 
 
