@@ -30,6 +30,7 @@ from .training import (
     Timer,
     Trainer,
     add_to_class,
+    check_hparams,
     seed,
 )
 
@@ -47,6 +48,7 @@ from .data import (  # isort: skip
     FashionMNIST,
     SyntheticRegressionData,
     TensorLoader,
+    check_w_b,
     data_dir,
     load_fashion_mnist,
 )
@@ -82,6 +84,7 @@ __all__ = [
     "Timer",
     "Accumulator",
     "seed",
+    "check_hparams",
     # plotting
     "use_svg_display",
     "set_figsize",
@@ -102,6 +105,7 @@ __all__ = [
     "cross_entropy",
     "relu",
     "check_labels",
+    "check_w_b",
     # data
     "data_dir",
     "DataModule",

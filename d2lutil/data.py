@@ -35,6 +35,7 @@ __all__ = [
     "SyntheticRegressionData",
     "FashionMNIST",
     "load_fashion_mnist",
+    "check_w_b",
 ]
 
 
@@ -142,7 +143,7 @@ class SyntheticRegressionData(DataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        _check_w_b(w, b)
+        check_w_b(w, b)
         n = num_train + num_val
         self.X = torch.randn(n, len(w))
         noise = torch.randn(n, 1) * noise
@@ -248,7 +249,8 @@ def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> No
         )
 
 
-def _check_w_b(w: torch.Tensor, b) -> None:
+def check_w_b(w: torch.Tensor, b) -> None:
+    """Check that ``w`` is a 1-D weight tensor and ``b`` a single number (Section 3.3)."""
     if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
         got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
         raise ValueError(

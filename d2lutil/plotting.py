@@ -21,6 +21,7 @@ the four modes) or with ``ProgressBoard(mode=...)``.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -48,6 +49,7 @@ __all__ = [
 BOARD_MODES = ("live", "record", "terminal", "off")
 BOARD_ENV = "D2LUTIL_BOARD"
 _SVG_SALT = "d2lutil"
+_PNG_DPI = 120  # resolution of the recorded progress board
 
 
 def use_svg_display() -> None:
@@ -311,7 +313,7 @@ class _RecordView(_CellEndHook):
     def finish(self, board: ProgressBoard) -> None:
         self.shown = _count(board)
         if _ipython_shell() is not None:
-            _display(board.render())
+            _display(_as_png(board.render()))
         else:
             print(_summary(board), flush=True)
 
@@ -421,6 +423,20 @@ def _isatty(stream) -> bool:
         return False
 
 
+def _as_png(fig: Figure):
+    """The recorded board as a PNG image.
+
+    Training curves carry the floating-point noise of the machine that ran them (thread count,
+    CPU instruction set), so the recorded figure is a PNG, which nbval does not compare, rather
+    than SVG text, which it does; the notebooks print rounded figures for nbval to check.
+    """
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_PNG_DPI, facecolor="white")
+    return Image(data=buffer.getvalue(), format="png")
+
+
 def _display(obj, **kwargs):
     from IPython.display import display
 
@@ -453,7 +469,7 @@ def _cycle(items: Sequence[str]):
 
 
 def _is_one_curve(X) -> bool:
-    if isinstance(X, (torch.Tensor, np.ndarray)):
+    if hasattr(X, "ndim"):  # tensors, arrays, pandas Series
         return X.ndim == 1
     return isinstance(X, (list, tuple)) and len(X) > 0 and np.isscalar(X[0])
 

@@ -34,6 +34,7 @@ __all__ = [
     "Timer",
     "Accumulator",
     "seed",
+    "check_hparams",
 ]
 
 
@@ -70,7 +71,7 @@ class HyperParameters:
             for name in args.args
             if name not in skip and not name.startswith("_")
         }
-        _check_hparams(type(self).__name__, self.hparams)
+        check_hparams(type(self).__name__, self.hparams)
         for name, value in self.hparams.items():
             setattr(self, name, value)
 
@@ -367,7 +368,13 @@ _INTEGER = (
 )
 
 
-def _check_hparams(owner: str, hparams: dict[str, Any]) -> None:
+def check_hparams(owner: str, hparams: dict[str, Any]) -> None:
+    """Reject impossible hyperparameter values with a clear error (Section 3.2).
+
+    ``lr``, ``batch_size``, ``max_epochs`` and ``num_train`` must be positive; ``num_gpus``,
+    ``num_workers``, ``gradient_clip_val`` and ``num_val`` non-negative; counts integers.
+    ``owner`` names the class in the message.
+    """
     for name, value in hparams.items():
         if name not in _POSITIVE + _NON_NEGATIVE:
             continue
