@@ -125,8 +125,8 @@ class DataModule(HyperParameters):
         self, tensors: Sequence[torch.Tensor], train: bool, indices=slice(0, None)
     ) -> TensorLoader:
         """Return a loader over the rows ``indices`` of ``tensors``, shuffled if ``train`` (Section 3.3)."""
-        tensors = tuple(a[indices] for a in tensors)
-        return TensorLoader(tensors, self.batch_size, shuffle=train)
+        selected = [tensor[indices] for tensor in tensors]
+        return TensorLoader(selected, self.batch_size, shuffle=train)
 
 
 class SyntheticRegressionData(DataModule):
@@ -146,13 +146,14 @@ class SyntheticRegressionData(DataModule):
         check_w_b(w, b)
         n = num_train + num_val
         self.X = torch.randn(n, len(w))
-        noise = torch.randn(n, 1) * noise
-        self.y = torch.matmul(self.X, w.reshape((-1, 1))) + b + noise
+        epsilon = noise * torch.randn(n, 1)
+        self.y = self.X @ w.reshape(-1, 1) + b + epsilon
 
     def get_dataloader(self, train: bool) -> TensorLoader:
         """The first ``num_train`` examples train, the rest validate (Section 3.3)."""
-        i = slice(0, self.num_train) if train else slice(self.num_train, None)
-        return self.get_tensorloader((self.X, self.y), train, i)
+        n = self.num_train
+        tensors = (self.X[:n], self.y[:n]) if train else (self.X[n:], self.y[n:])
+        return self.get_tensorloader(tensors, train)
 
 
 class FashionMNIST(DataModule):
@@ -176,8 +177,11 @@ class FashionMNIST(DataModule):
         )
 
     def text_labels(self, indices) -> list[str]:
-        """Return the names of the classes with numbers ``indices`` (Section 4.2)."""
-        labels = [
+        """Return the names of the classes with numbers ``indices`` (Section 4.2).
+
+        ``indices`` may be a tensor (on any device), a list or a range.
+        """
+        names = (
             "t-shirt",
             "trouser",
             "pullover",
@@ -188,20 +192,23 @@ class FashionMNIST(DataModule):
             "sneaker",
             "bag",
             "ankle boot",
-        ]
-        return [labels[int(i)] for i in indices]
+        )
+        numbers = torch.as_tensor(indices).tolist()  # plain Python ints
+        return [names[k] for k in numbers]
 
     def get_dataloader(self, train: bool) -> TensorLoader:
-        """Return the training or validation loader (Section 4.2)."""
-        data = self.train if train else self.val
-        return self.get_tensorloader(data.tensors, train)
+        """Return the training loader (shuffled) or the validation loader (Section 4.2)."""
+        tensors = (self.train if train else self.val).tensors
+        return self.get_tensorloader(tensors, train)
 
     def visualize(self, batch, nrows: int = 1, ncols: int = 8, labels=None) -> None:
-        """Show the images of ``batch`` with their class names as titles (Section 4.2)."""
-        X, y = batch
-        if not labels:
-            labels = self.text_labels(y)
-        show_images(X.squeeze(1), nrows, ncols, titles=labels)
+        """Show the images of ``batch`` with their class names as titles (Section 4.2).
+
+        ``labels``, if given, replaces the class names as titles.
+        """
+        images, classes = batch
+        titles = labels or self.text_labels(classes)
+        show_images(images.squeeze(1), nrows, ncols, titles=titles)
 
 
 def load_fashion_mnist(

@@ -6,6 +6,9 @@ tensors, our own loss) and concise (``torch.nn`` layers and losses).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,28 +40,29 @@ class LinearRegressionScratch(Module):
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.w = torch.normal(0, sigma, (num_inputs, 1), requires_grad=True)
+        self.w = torch.normal(0.0, sigma, size=(num_inputs, 1), requires_grad=True)
         self.b = torch.zeros(1, requires_grad=True)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the predictions Xw + b."""
-        return torch.matmul(X, self.w) + self.b
+        return X @ self.w + self.b
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the mean of the squared errors halved."""
-        l = (y_hat - y) ** 2 / 2  # noqa: E741
-        return l.mean()
+        """Return half the mean of the squared errors."""
+        return ((y_hat - y) ** 2).mean() / 2
 
     def configure_optimizers(self) -> SGD:
         """Return our from-scratch SGD over w and b."""
-        return SGD([self.w, self.b], self.lr)
+        return SGD([self.w, self.b], lr=self.lr)
 
 
 class LinearRegression(Module):
-    """Linear regression with ``nn.LazyLinear`` and ``nn.MSELoss`` (Section 3.5).
+    """Linear regression with ``nn.LazyLinear`` and ``F.mse_loss`` (Section 3.5).
 
     The layer learns its input size from the first batch and takes PyTorch's
     default initialisation then; use ``apply_init`` for another one.
+    ``forward`` (apply ``self.net``) and ``configure_optimizers`` (PyTorch's
+    minibatch SGD with learning rate ``lr``) are those of ``Module``.
     """
 
     def __init__(self, lr: float):
@@ -66,22 +70,13 @@ class LinearRegression(Module):
         self.save_hyperparameters()
         self.net = nn.LazyLinear(1)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the predictions of the linear layer."""
-        return self.net(X)
-
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the mean squared error."""
-        fn = nn.MSELoss()
-        return fn(y_hat, y)
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Return PyTorch's minibatch SGD over the model's parameters."""
-        return torch.optim.SGD(self.parameters(), self.lr)
+        """Return the mean squared error (no factor 1/2)."""
+        return F.mse_loss(y_hat, y)
 
     def get_w_b(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the learned weight and bias."""
-        return (self.net.weight.data, self.net.bias.data)
+        """Return the learned weight, of shape (1, num_inputs), and bias, without gradient history."""
+        return self.net.weight.detach(), self.net.bias.detach()
 
 
 class Classifier(Module):
@@ -89,28 +84,33 @@ class Classifier(Module):
 
     def validation_step(self, batch: list[torch.Tensor]) -> None:
         """Plot loss and accuracy on one validation batch (Section 4.3)."""
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)
+        *inputs, Y = batch
+        Y_hat = self(*inputs)
+        self.plot("loss", self.loss(Y_hat, Y), train=False)
+        self.plot("acc", self.accuracy(Y_hat, Y), train=False)
 
     def accuracy(
         self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
     ) -> torch.Tensor:
-        """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3)."""
+        """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3).
+
+        Extra leading dimensions are flattened: one value per label.
+        """
         check_labels(Y, Y_hat.shape[-1])
-        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-        preds = Y_hat.argmax(dim=1).type(Y.dtype)
-        compare = (preds == Y.reshape(-1)).type(torch.float32)
-        return compare.mean() if averaged else compare
+        correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
+        return correct.mean() if averaged else correct
 
     def loss(
         self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
     ) -> torch.Tensor:
-        """Return the cross-entropy loss of logits ``Y_hat`` for labels ``Y`` (Section 4.5)."""
+        """Return the cross-entropy of logits ``Y_hat`` for labels ``Y``, or one per example (Section 4.5).
+
+        Extra leading dimensions are flattened: one loss per label.
+        """
         check_labels(Y, Y_hat.shape[-1])
-        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-        Y = Y.reshape((-1,))
-        return F.cross_entropy(Y_hat, Y, reduction="mean" if averaged else "none")
+        logits = Y_hat.reshape(-1, Y_hat.shape[-1])  # one row of q logits per label
+        losses = F.cross_entropy(logits, Y.flatten(), reduction="none")
+        return losses.mean() if averaged else losses
 
 
 def softmax(X: torch.Tensor) -> torch.Tensor:
@@ -119,14 +119,15 @@ def softmax(X: torch.Tensor) -> torch.Tensor:
     Subtracting each row's maximum first changes nothing mathematically and
     keeps ``exp`` from overflowing.
     """
-    X_exp = torch.exp(X - X.max(dim=-1, keepdim=True).values)
-    return X_exp / X_exp.sum(dim=-1, keepdim=True)
+    exps = torch.exp(X - X.amax(dim=-1, keepdim=True))  # the largest becomes exp(0) = 1
+    return exps / exps.sum(dim=-1, keepdim=True)
 
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean of -log(probability of the true class) (Section 4.4)."""
     check_labels(y, y_hat.shape[-1])
-    return -torch.log(y_hat[range(len(y_hat)), y]).mean()
+    p_true = y_hat.gather(1, y.reshape(-1, 1))  # row i: the entry in column y[i]
+    return -p_true.log().mean()
 
 
 class SoftmaxRegressionScratch(Classifier):
@@ -138,18 +139,19 @@ class SoftmaxRegressionScratch(Classifier):
         super().__init__()
         self.save_hyperparameters()
         self.W = torch.normal(
-            0, sigma, size=(num_inputs, num_outputs), requires_grad=True
+            0.0, sigma, size=(num_inputs, num_outputs), requires_grad=True
         )
         self.b = torch.zeros(num_outputs, requires_grad=True)
 
-    def parameters(self) -> list[torch.Tensor]:
-        """Return the trainable tensors W and b."""
-        return [self.W, self.b]
+    def parameters(self) -> Iterator[torch.Tensor]:
+        """Yield the tensors to train, W and b, as ``nn.Module.parameters`` yields its own."""
+        yield self.W
+        yield self.b
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Flatten each image and return its class probabilities."""
-        X = X.reshape((-1, self.W.shape[0]))
-        return softmax(torch.matmul(X, self.W) + self.b)
+        """Flatten each image into a row of pixels and return its class probabilities."""
+        logits = X.reshape(-1, self.num_inputs) @ self.W + self.b
+        return softmax(logits)
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return our from-scratch cross-entropy of the probabilities ``y_hat``."""
@@ -157,22 +159,25 @@ class SoftmaxRegressionScratch(Classifier):
 
 
 class SoftmaxRegression(Classifier):
-    """Softmax regression with ``nn.Flatten`` and ``nn.LazyLinear`` (Section 4.5)."""
+    """Softmax regression with ``nn.Flatten`` and ``nn.LazyLinear`` (Section 4.5).
+
+    ``forward``, inherited from ``Module``, applies ``self.net`` and so returns
+    the logits (unnormalised scores), not probabilities.
+    """
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
         self.save_hyperparameters()
         self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_outputs))
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the logits (unnormalised scores) of ``X``."""
-        return self.net(X)
-
 
 def relu(X: torch.Tensor) -> torch.Tensor:
-    """Return max(X, 0) elementwise (Section 5.2)."""
-    a = torch.zeros_like(X)
-    return torch.max(X, a)
+    """Return max(X, 0) elementwise (Section 5.2).
+
+    Positive entries pass unchanged, the rest become 0; at 0 the gradient is 0,
+    as for ``torch.relu``.
+    """
+    return torch.where(X > 0, X, 0)
 
 
 class MLPScratch(Classifier):
@@ -188,16 +193,19 @@ class MLPScratch(Classifier):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.W1 = nn.Parameter(torch.randn(num_inputs, num_hiddens) * sigma)
-        self.b1 = nn.Parameter(torch.zeros(num_hiddens))
-        self.W2 = nn.Parameter(torch.randn(num_hiddens, num_outputs) * sigma)
-        self.b2 = nn.Parameter(torch.zeros(num_outputs))
+
+        def layer(fan_in: int, fan_out: int) -> tuple[nn.Parameter, nn.Parameter]:
+            # Weights drawn from N(0, sigma^2), biases zero.
+            weight = nn.Parameter(sigma * torch.randn(fan_in, fan_out))
+            return weight, nn.Parameter(torch.zeros(fan_out))
+
+        self.W1, self.b1 = layer(num_inputs, num_hiddens)
+        self.W2, self.b2 = layer(num_hiddens, num_outputs)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten, hidden layer with ReLU, output layer: return the logits."""
-        X = X.reshape((-1, self.num_inputs))
-        H = relu(torch.matmul(X, self.W1) + self.b1)
-        return torch.matmul(H, self.W2) + self.b2
+        H = relu(X.reshape(-1, self.num_inputs) @ self.W1 + self.b1)
+        return H @ self.W2 + self.b2
 
 
 class MLP(Classifier):
@@ -206,12 +214,13 @@ class MLP(Classifier):
     def __init__(self, num_outputs: int, num_hiddens: int, lr: float):
         super().__init__()
         self.save_hyperparameters()
-        self.net = nn.Sequential(
-            nn.Flatten(),
-            nn.LazyLinear(num_hiddens),
-            nn.ReLU(),
-            nn.LazyLinear(num_outputs),
+        layers = OrderedDict(
+            flatten=nn.Flatten(),
+            hidden=nn.LazyLinear(num_hiddens),
+            relu=nn.ReLU(),
+            output=nn.LazyLinear(num_outputs),
         )
+        self.net = nn.Sequential(layers)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""

@@ -111,17 +111,21 @@ def plot(
 
 
 def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
-    """Show images in a ``num_rows`` x ``num_cols`` grid with optional titles (Section 4.2)."""
-    figsize = (num_cols * scale, num_rows * scale)
-    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(_to_numpy(img))
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles:
-            ax.set_title(titles[i])
-    return axes
+    """Show images in a ``num_rows`` x ``num_cols`` grid with optional titles (Section 4.2).
+
+    Greyscale images (2-D) are drawn in grey levels, colour images (H, W, 3) as they are.
+    Returns the grid's axes as a flat array, one per cell.
+    """
+    size = (num_cols * scale, num_rows * scale)
+    _, grid = plt.subplots(num_rows, num_cols, figsize=size, squeeze=False)
+    cells = grid.ravel()
+    for k, ax in enumerate(cells):
+        ax.set_axis_off()
+        if k < len(imgs):
+            ax.imshow(_to_numpy(imgs[k]), cmap="gray")
+        if titles is not None and k < len(titles):
+            ax.set_title(titles[k])
+    return cells
 
 
 class ProgressBoard(HyperParameters):

@@ -44,11 +44,11 @@ def add_to_class(Class: type) -> Callable:
     It lets a notebook define a class in one cell and its methods in later cells.
     """
 
-    def wrapper(obj: Callable) -> Callable:
-        setattr(Class, obj.__name__, obj)
-        return obj
+    def attach(function: Callable) -> Callable:
+        setattr(Class, function.__name__, function)
+        return function
 
-    return wrapper
+    return attach
 
 
 class HyperParameters:
@@ -107,26 +107,29 @@ class Module(nn.Module, HyperParameters):
 
     def plot(self, key: str, value: torch.Tensor, train: bool) -> None:
         """Send one value (a loss, an accuracy) to the progress board (Section 3.2)."""
+        trainer = self.trainer
+        if train:  # x: the epochs done so far, a fraction mid-epoch
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            every_n = trainer.num_train_batches // self.plot_train_per_epoch
+            label = f"train_{key}"
+        else:  # validation values belong to the end of the epoch
+            x = trainer.epoch + 1
+            every_n = trainer.num_val_batches // self.plot_valid_per_epoch
+            label = f"val_{key}"
         self.board.xlabel = "epoch"
-        if train:
-            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
-            n = self.trainer.num_train_batches / self.plot_train_per_epoch
-        else:
-            x = self.trainer.epoch + 1
-            n = self.trainer.num_val_batches / self.plot_valid_per_epoch
-        label = ("train_" if train else "val_") + key
-        self.board.draw(x, value, label, every_n=int(n))
+        self.board.draw(x, value, label, every_n=every_n)
 
     def training_step(self, batch: list[torch.Tensor]) -> torch.Tensor:
         """Return the loss on one training batch and plot it (Section 3.2)."""
-        loss = self.loss(self(*batch[:-1]), batch[-1])
+        *inputs, y = batch
+        loss = self.loss(self(*inputs), y)
         self.plot("loss", loss, train=True)
         return loss
 
     def validation_step(self, batch: list[torch.Tensor]) -> None:
         """Plot the loss on one validation batch (Section 3.2)."""
-        loss = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("loss", loss, train=False)
+        *inputs, y = batch
+        self.plot("loss", self.loss(self(*inputs), y), train=False)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Return minibatch SGD over the model's parameters (Sections 3.2 and 3.5)."""
@@ -187,70 +190,67 @@ class Trainer(HyperParameters):
 
     def prepare_data(self, data: Any) -> None:
         """Ask the data module for its loaders (Section 3.2)."""
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = (
-            len(self.val_dataloader) if self.val_dataloader is not None else 0
-        )
+        train, val = data.train_dataloader(), data.val_dataloader()
+        self.num_train_batches = len(train)
+        self.num_val_batches = 0 if val is None else len(val)
+        self.train_dataloader, self.val_dataloader = train, val
         self._put_data_on_device()
 
     def prepare_model(self, model: Module) -> None:
         """Connect the model to this trainer and move it to the GPU if any (Section 3.2)."""
-        model.trainer = self
+        model.trainer = self  # plot reads the trainer's counters
         model.board.xlim = [0, self.max_epochs]
-        if self.gpus:
-            model.to(self.gpus[0])
-        self.model = model
+        self.model = model.to(self.gpus[0]) if self.gpus else model
 
     def fit(self, model: Module, data: Any) -> None:
         """Train ``model`` on ``data`` for ``max_epochs`` epochs (Section 3.2)."""
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
+        self.train_batch_idx = self.val_batch_idx = 0
         for epoch in range(self.max_epochs):
-            self.epoch = epoch
+            self.epoch = epoch  # plot and the loss check read it
             self.fit_epoch()
         model.board.show()
 
     def prepare_batch(self, batch: list[torch.Tensor]) -> list[torch.Tensor]:
         """Move a batch to the training device (Section 3.4)."""
-        if self.gpus:
-            batch = [a.to(self.gpus[0]) for a in batch]
-        return batch
+        if not self.gpus:
+            return batch
+        return [tensor.to(self.gpus[0]) for tensor in batch]
 
     def fit_epoch(self) -> None:
         """One pass over the training data, then one over the validation data (Section 3.4)."""
         self.model.train()
         for batch in self.train_dataloader:
+            self.optim.zero_grad()  # forget the previous minibatch's gradients
             loss = self.model.training_step(self.prepare_batch(batch))
             self._check_loss(loss)
-            self.optim.zero_grad()
             loss.backward()
             if self.gradient_clip_val > 0:
                 self.clip_gradients(self.gradient_clip_val, self.model)
             self.optim.step()
             self.train_batch_idx += 1
-        if self.val_dataloader is None:
-            return
-        self.model.eval()
-        for batch in self.val_dataloader:
+        if self.val_dataloader is not None:
+            self.model.eval()
             with torch.no_grad():
-                self.model.validation_step(self.prepare_batch(batch))
-            self.val_batch_idx += 1
+                for batch in self.val_dataloader:
+                    self.model.validation_step(self.prepare_batch(batch))
+                    self.val_batch_idx += 1
 
     def clip_gradients(self, grad_clip_val: float, model: Module) -> None:
-        """Rescale the gradients so that their overall norm is at most ``grad_clip_val``."""
-        params = [
-            p for p in model.parameters() if p.requires_grad and p.grad is not None
+        """Rescale the gradients so that their overall norm is at most ``grad_clip_val``.
+
+        The overall norm treats all gradients as one long vector; it equals the
+        norm of the vector of the per-tensor norms.
+        """
+        grads = [
+            p.grad for p in model.parameters() if p.requires_grad and p.grad is not None
         ]
-        norm = torch.sqrt(sum(torch.sum(p.grad**2) for p in params))
+        norm = torch.stack([grad.norm() for grad in grads]).norm()
         if norm > grad_clip_val:
-            for param in params:
-                param.grad *= grad_clip_val / norm
+            for grad in grads:
+                grad.mul_(grad_clip_val / norm)
 
     def _put_data_on_device(self) -> None:
         # Copy the loaders' tensors to the training device once per fit, so
@@ -279,13 +279,13 @@ class SGD(HyperParameters):
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float):
         self.save_hyperparameters()
-        self.params = list(params)
+        self.params = list(params)  # a generator could be gone through only once
 
+    @torch.no_grad()
     def step(self) -> None:
         """Move every parameter a step of size ``lr`` against its gradient."""
-        with torch.no_grad():
-            for param in self.params:
-                param -= self.lr * param.grad
+        for param in self.params:
+            param.sub_(self.lr * param.grad)
 
     def zero_grad(self) -> None:
         """Set every gradient to zero."""

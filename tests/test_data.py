@@ -231,6 +231,7 @@ def test_text_labels(fashion):
         "ankle boot",
         "sandal",
     ]
+    assert fashion.text_labels(range(3)) == ["t-shirt", "trouser", "pullover"]
     # the first training image is an ankle boot, the second a t-shirt (dataset facts)
     assert fashion.text_labels(fashion.train.tensors[1][:2]) == [
         "ankle boot",

@@ -71,11 +71,20 @@ def test_cross_entropy_gradient_against_finite_differences():
 
 
 def test_relu_matches_torch_and_its_gradient():
-    X = torch.tensor([-2.0, -0.5, 0.5, 3.0], requires_grad=True)
+    X = torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0], requires_grad=True)
     out = d2l.relu(X)
     torch.testing.assert_close(out, torch.relu(X))
     out.sum().backward()
-    torch.testing.assert_close(X.grad, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    # At the kink the gradient is 0, the convention of torch.relu.
+    torch.testing.assert_close(X.grad, torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int64])
+def test_relu_keeps_the_dtype(dtype):
+    X = torch.tensor([[-3, 0], [2, 5]], dtype=dtype)
+    out = d2l.relu(X)
+    assert out.dtype == dtype
+    assert torch.equal(out, torch.tensor([[0, 0], [2, 5]], dtype=dtype))
 
 
 @pytest.mark.parametrize(
@@ -110,6 +119,12 @@ def test_accuracy_on_hand_made_cases():
     assert model.accuracy(Y_hat, torch.tensor([0, 1, 0, 1])).item() == 0.0
     # extra leading dimensions are flattened
     assert model.accuracy(Y_hat.reshape(2, 2, 2), Y.reshape(2, 2)).item() == 0.75
+    per_example = model.accuracy(Y_hat.reshape(2, 2, 2), Y.reshape(2, 2), False)
+    assert per_example.tolist() == [1.0, 1.0, 0.0, 1.0]
+    # labels as a column or of another integer type give the same answer
+    assert model.accuracy(Y_hat, Y.reshape(4, 1)).item() == 0.75
+    assert model.accuracy(Y_hat, Y.int()).item() == 0.75
+    assert model.accuracy(Y_hat, Y).dtype == torch.float32
 
 
 def test_classifier_loss_is_torch_cross_entropy():
@@ -120,6 +135,11 @@ def test_classifier_loss_is_torch_cross_entropy():
     torch.testing.assert_close(
         model.loss(logits, y, averaged=False),
         F.cross_entropy(logits, y, reduction="none"),
+    )
+    # extra leading dimensions are flattened: one loss per label
+    per_label = model.loss(logits[:4].reshape(2, 2, 4), y[:4].reshape(2, 2), False)
+    torch.testing.assert_close(
+        per_label, F.cross_entropy(logits[:4], y[:4], reduction="none")
     )
 
 
@@ -156,7 +176,8 @@ def test_softmax_regression_scratch_equals_a_linear_layer_with_softmax():
     X = torch.randn(5, 1, 3, 4)
     expected = torch.softmax(X.reshape(5, 12) @ model.W + model.b, dim=1)
     torch.testing.assert_close(model(X), expected)
-    assert model.parameters() == [model.W, model.b]
+    # parameters() yields W and b (the optimizer needs them; they are plain tensors)
+    assert [id(p) for p in model.parameters()] == [id(model.W), id(model.b)]
     y = torch.tensor([0, 1, 2, 0, 1])
     torch.testing.assert_close(
         model.loss(model(X), y),
@@ -177,7 +198,20 @@ def test_mlp_scratch_equals_the_formula():
     X = torch.randn(2, 1, 2, 3)
     H = torch.relu(X.reshape(2, 6) @ model.W1 + model.b1)
     torch.testing.assert_close(model(X), H @ model.W2 + model.b2)
-    assert len(list(model.parameters())) == 4
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["W1", "b1", "W2", "b2"]
+
+
+def test_mlp_scratch_draws_the_weights_with_randn_times_sigma():
+    torch.manual_seed(3)
+    model = d2l.MLPScratch(
+        num_inputs=5, num_outputs=2, num_hiddens=4, lr=0.1, sigma=0.5
+    )
+    torch.manual_seed(3)
+    torch.testing.assert_close(model.W1, torch.randn(5, 4) * 0.5, rtol=0, atol=0)
+    torch.testing.assert_close(model.W2, torch.randn(4, 2) * 0.5, rtol=0, atol=0)
+    assert torch.equal(model.b1, torch.zeros(4))
+    assert torch.equal(model.b2, torch.zeros(2))
 
 
 def test_mlp_concise_matches_scratch_with_the_same_weights():
@@ -186,11 +220,12 @@ def test_mlp_concise_matches_scratch_with_the_same_weights():
     concise = d2l.MLP(num_outputs=3, num_hiddens=4, lr=0.1)
     X = torch.randn(5, 1, 2, 3)
     concise(X)  # the lazy layers take their shapes
+    assert concise.net[1] is concise.net.hidden and concise.net[3] is concise.net.output
     with torch.no_grad():
-        concise.net[1].weight.copy_(scratch.W1.T)
-        concise.net[1].bias.copy_(scratch.b1)
-        concise.net[3].weight.copy_(scratch.W2.T)
-        concise.net[3].bias.copy_(scratch.b2)
+        concise.net.hidden.weight.copy_(scratch.W1.T)
+        concise.net.hidden.bias.copy_(scratch.b1)
+        concise.net.output.weight.copy_(scratch.W2.T)
+        concise.net.output.bias.copy_(scratch.b2)
     torch.testing.assert_close(concise(X), scratch(X))
 
 

@@ -274,6 +274,41 @@ def test_trainer_counts_batches_and_plots_on_the_board():
     assert model.board.xlim == [0, 2]
 
 
+def test_fit_without_validation_data_trains_and_plots_training_only():
+    class TrainOnly(d2l.SyntheticRegressionData):
+        def val_dataloader(self):
+            return None
+
+    d2l.seed(0)
+    data = TrainOnly(torch.tensor([2.0, -3.4]), 4.2, num_train=64, batch_size=32)
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
+    trainer = d2l.Trainer(max_epochs=3)
+    trainer.fit(model, data)
+    assert trainer.num_val_batches == 0 and trainer.val_batch_idx == 0
+    assert trainer.train_batch_idx == 6 and trainer.epoch == 2
+    assert set(model.board.data) == {"train_loss"}
+
+
+def test_steps_pass_every_entry_but_the_last_to_forward():
+    class Sum(d2l.Module):
+        def forward(self, A, B):
+            return A + B
+
+        def loss(self, y_hat, y):
+            return ((y_hat - y) ** 2).mean()
+
+    model = Sum()
+    model.board = d2l.ProgressBoard(display=False)
+    model.trainer = d2l.Trainer(max_epochs=1)
+    model.trainer.train_batch_idx, model.trainer.num_train_batches = 0, 1
+    model.trainer.epoch, model.trainer.num_val_batches = 0, 1
+    A, B, y = torch.ones(4, 1), torch.full((4, 1), 2.0), torch.full((4, 1), 5.0)
+    torch.testing.assert_close(model.training_step([A, B, y]), torch.tensor(4.0))
+    model.validation_step((A, B, y))
+    assert model.board.data["train_loss"] == [(0.0, 4.0)]
+    assert model.board.data["val_loss"] == [(1.0, 4.0)]
+
+
 def test_a_diverging_loss_stops_fit_naming_epoch_and_batch():
     data = make_data(num_train=320, batch_size=32)
     model = d2l.LinearRegressionScratch(2, lr=1e6)
