@@ -11,7 +11,8 @@ count, reported as ``threads``). Prints one JSON object per line:
   accuracy >= 0.84): seconds of every epoch and the final validation accuracy;
 - ``board``: what the progress board costs in recording mode, per softmax epoch
   (target <= 5 % of the epoch): the per-point work (Module.plot and
-  ProgressBoard.draw) plus the one final figure (drawn and rendered as SVG),
+  ProgressBoard.draw) plus the one final figure (drawn and rendered as PNG, as
+  recording mode stores it),
   spread over the epochs of a fit.
 
 Each model trains once per seed (default 0, 1, 2): the final validation
@@ -137,7 +138,7 @@ def bench_board(run: dict, epochs: int) -> None:
     d2l.use_svg_display()
     start = time.perf_counter()
     fig = board.render()
-    fig.savefig(io.BytesIO(), format="svg")
+    fig.savefig(io.BytesIO(), format="png", dpi=120, facecolor="white")
     figure_s = time.perf_counter() - start
     epoch_s = median(run["epoch_s"])
     per_epoch = sum(run["plot_s"]) / epochs + figure_s / epochs
