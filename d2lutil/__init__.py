@@ -21,96 +21,21 @@ live, record, terminal or off).
 """
 
 # training comes first: plotting.ProgressBoard subclasses training.HyperParameters.
-from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
-from .training import (
-    SGD,
-    Accumulator,
-    HyperParameters,
-    Module,
-    Timer,
-    Trainer,
-    add_to_class,
-    check_hparams,
-    seed,
-)
-
-from .plotting import (  # isort: skip
-    ProgressBoard,
-    board_mode,
-    plot,
-    set_axes,
-    set_figsize,
-    show_images,
-    use_svg_display,
-)
-from .data import (  # isort: skip
-    DataModule,
-    FashionMNIST,
-    SyntheticRegressionData,
-    TensorLoader,
-    check_w_b,
-    data_dir,
-    load_fashion_mnist,
-)
-from .models import (  # isort: skip
-    MLP,
-    Classifier,
-    LinearRegression,
-    LinearRegressionScratch,
-    MLPScratch,
-    SoftmaxRegression,
-    SoftmaxRegressionScratch,
-    check_labels,
-    cross_entropy,
-    relu,
-    softmax,
-)
+# Each module lists its public names in its own __all__; the package exports them all.
+from . import devices, training  # isort: skip
+from . import plotting, data, models  # isort: skip
+from .devices import *  # noqa: F403  # isort: skip
+from .training import *  # noqa: F403  # isort: skip
+from .plotting import *  # noqa: F403  # isort: skip
+from .data import *  # noqa: F403  # isort: skip
+from .models import *  # noqa: F403  # isort: skip
 
 __version__ = "0.1.0"
 
 __all__ = [
-    # devices
-    "cpu",
-    "gpu",
-    "num_gpus",
-    "try_gpu",
-    "try_all_gpus",
-    # training
-    "HyperParameters",
-    "add_to_class",
-    "Module",
-    "Trainer",
-    "SGD",
-    "Timer",
-    "Accumulator",
-    "seed",
-    "check_hparams",
-    # plotting
-    "use_svg_display",
-    "set_figsize",
-    "set_axes",
-    "plot",
-    "show_images",
-    "ProgressBoard",
-    "board_mode",
-    # models
-    "LinearRegressionScratch",
-    "LinearRegression",
-    "Classifier",
-    "SoftmaxRegressionScratch",
-    "SoftmaxRegression",
-    "MLPScratch",
-    "MLP",
-    "softmax",
-    "cross_entropy",
-    "relu",
-    "check_labels",
-    "check_w_b",
-    # data
-    "data_dir",
-    "DataModule",
-    "TensorLoader",
-    "SyntheticRegressionData",
-    "FashionMNIST",
-    "load_fashion_mnist",
+    *devices.__all__,
+    *training.__all__,
+    *plotting.__all__,
+    *models.__all__,
+    *data.__all__,
 ]
