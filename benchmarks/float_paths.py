@@ -43,10 +43,14 @@ def nbval(env_extra: dict[str, str], jobs: int) -> dict[str, object]:
         "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-n", str(jobs), "--dist", "loadfile",
     ]  # fmt: skip
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - start
     counts = dict.fromkeys(("passed", "failed"), 0)
-    for number, word in re.findall(r"(\d+) (passed|failed)", done.stdout.splitlines()[-1]):
+    for number, word in re.findall(
+        r"(\d+) (passed|failed)", done.stdout.splitlines()[-1]
+    ):
         counts[word] = int(number)
     failed = re.findall(r"^FAILED (\S+)", done.stdout, flags=re.M)
     return {**counts, "seconds": round(seconds, 1), "failed_cells": failed}
@@ -55,20 +59,26 @@ def nbval(env_extra: dict[str, str], jobs: int) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per float path")
-    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: " + ", ".join(PATHS))
+    parser.add_argument(
+        "--paths", default=",".join(PATHS), help="comma-separated: " + ", ".join(PATHS)
+    )
     parser.add_argument("--jobs", type=int, default=2, help="pytest-xdist workers")
     args = parser.parse_args()
     names = [n.strip() for n in args.paths.split(",") if n.strip()]
     unknown = [n for n in names if n not in PATHS]
     if unknown or args.runs < 1:
-        parser.error(f"unknown float path(s) {unknown}; choose from {list(PATHS)}; runs >= 1")
+        parser.error(
+            f"unknown float path(s) {unknown}; choose from {list(PATHS)}; runs >= 1"
+        )
     total_failed = 0
     for name in names:
         for run in range(1, args.runs + 1):
             result = nbval(PATHS[name], args.jobs)
             total_failed += int(result["failed"])
             print(json.dumps({"path": name, "run": run, **result}), flush=True)
-    print(json.dumps({"runs": args.runs * len(names), "failed_cells_total": total_failed}))
+    print(
+        json.dumps({"runs": args.runs * len(names), "failed_cells_total": total_failed})
+    )
     return 1 if total_failed else 0
 
 
