@@ -14,14 +14,23 @@ NBVAL_TIMEOUT ?= 600
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The float path nbval checks on, different from the native one `make outputs` stores with:
+# MKL's conditional-numerical-reproducibility mode and torch's portable (non-vectorised) CPU
+# kernels. A stored output that depends on the last digits of a float fails here, on the
+# author's machine, instead of on another CPU (see README, "Tests").
+CHECK_FLOAT_PATH := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default
+REPORTS := _build/reports
+# The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
+BOOK ?= .
 
-.PHONY: help setup book test lint unit nbval site-test outputs clean bench
+.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench float-paths
 
 help:
 	@echo "make book    set up .venv if needed and build the site into _build/html"
 	@echo "make test    set up .venv if needed; lint, strict build, unit tests, nbval, browser test"
-	@echo "make outputs NB=path/to/notebook.ipynb   re-execute a notebook and store its outputs"
+	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
+	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,37 +41,61 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# Fashion-MNIST and Chromium for the tests: reuse, download, or apt-get install (as root on
+# Debian); otherwise stop with a message saying what to install.
+test-deps: $(STAMP)
+	$(BIN)/python scripts/test_deps.py
+
+# The site is built from the notebooks' stored outputs (no code runs). A failed build removes
+# Sphinx's saved environment and the HTML, so that repeating it fails again instead of reusing
+# the pages of the failed run.
 book: $(STAMP)
-	$(BIN)/jupyter-book build -W --keep-going .
+	$(BIN)/jupyter-book build -W --keep-going $(BOOK) || { \
+	  rm -rf $(BOOK)/_build/.doctrees $(BOOK)/_build/html; \
+	  echo "make book: the build failed; $(BOOK)/_build/html was removed" >&2; exit 1; }
 	@echo
-	@echo "Site built. Open: file://$(CURDIR)/_build/html/index.html"
+	@echo "Site built. Open: file://$(abspath $(BOOK))/_build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check d2lutil tests benchmarks scripts chapters
-	$(BIN)/ruff format --check d2lutil tests benchmarks scripts chapters
+	$(BIN)/ruff check d2lutil tests benchmarks scripts chapters _ext
+	$(BIN)/ruff format --check d2lutil tests benchmarks scripts chapters _ext
 
-# Unit, hygiene and drift tests, then every notebook under nbval (one worker per core, one
-# notebook per worker), then the browser test against the freshly built site.
+NBVAL_ARGS = --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+  --nbval-cell-timeout $(NBVAL_TIMEOUT)
+
+# Pieces of `make test`, for working on one part.
 unit: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/test_site.py -n $(JOBS) -q
 
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval chapters -n $(JOBS) --dist loadfile \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(NBVAL_TIMEOUT) -q
+	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) --dist loadfile -q
 
 site-test: $(STAMP)
 	$(BIN)/pytest tests/test_site.py -q
 
-test: $(STAMP)
+# Everything, strictly (CI=true: tests that need the site or the browser fail, never skip):
+# lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
+# executed once, on the check float path, report in _build/reports/nbval.xml); the site from
+# stored outputs, whose status page shows that report; the browser test of the built site.
+test: export CI = true
+test: $(STAMP) test-deps
 	$(MAKE) --no-print-directory lint
+	@mkdir -p $(REPORTS)
+	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters --ignore=tests/test_site.py $(NBVAL_ARGS) \
+	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
+	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory book
-	$(BIN)/pytest tests chapters --nbval -n $(JOBS) --dist loadfile \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(NBVAL_TIMEOUT)
+	$(BIN)/pytest tests/test_site.py
 	@cat _build/site-test-summary.txt 2>/dev/null || true
 
 outputs: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb"; exit 2; }
+	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }
 	$(BIN)/python scripts/execute_notebook.py $(NB)
+
+# nbval on the native and two imitated float paths, RUNS times each (JSON lines; see README).
+RUNS ?= 3
+float-paths: $(STAMP) test-deps
+	$(BIN)/python benchmarks/float_paths.py --runs $(RUNS)
 
 bench: $(STAMP)
 	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python benchmarks/bench_d2lutil.py

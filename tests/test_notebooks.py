@@ -208,13 +208,213 @@ def test_structure_title_summary_exercises(path: Path):
     assert re.search(r"^## Exercises\s*$", text, re.MULTILINE), (
         "a '## Exercises' section"
     )
-    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
-    solutions = re.findall(r"```\{solution\} (\S+)\n((?::[^\n]*\n)*)", text)
-    assert len(exercises) >= 3, f"at least three exercises, found {len(exercises)}"
-    solved = {label for label, options in solutions if ":class: dropdown" in options}
-    assert set(exercises) <= solved, (
-        f"exercises without a worked solution in a dropdown: {sorted(set(exercises) - solved)}"
-    )
+    problems = exercise_problems(cells)
+    assert not problems, "exercises and solutions: " + "; ".join(problems)
+
+
+# Exercises and their solutions (sphinx-exercise). A solution is either one directive,
+# ```{solution} ex-...``` with ``:class: dropdown`` (prose only), or, when it has code, a
+# ```{solution-start} ex-...``` markdown cell, the solution's code and markdown cells, and a
+# ```{solution-end}``` markdown cell: its code then runs in the build and under nbval like any
+# other cell. Code in a markdown fence inside a solution is never executed, so it is refused.
+DIRECTIVE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>exercise|solution|solution-start|solution-end)\}"
+    r"[ \t]*(?P<arg>\S*)[ \t]*$"
+)
+PYTHON_FENCE = re.compile(
+    r"^[ \t]*(?:`{3,}|~{3,})[ \t]*\{?(?:python3?|py|ipython3?|pycon|code-cell)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def exercise_items(cells: list[dict]) -> list[tuple[str, str, str, str]]:
+    """The sequence of (kind, label, options, text) in reading order.
+
+    kind is a directive name, "text" (markdown outside any directive) or "code" (a code
+    cell); for "solution" the text is the directive's body.
+    """
+    items: list[tuple[str, str, str, str]] = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            items.append(("code", "", "", source(cell)))
+            continue
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = source(cell).splitlines()
+        outside: list[str] = []
+        i = 0
+        while i < len(lines):
+            match = DIRECTIVE.match(lines[i])
+            if not match:
+                outside.append(lines[i])
+                i += 1
+                continue
+            if outside:
+                items.append(("text", "", "", "\n".join(outside)))
+                outside = []
+            fence, j = match["fence"], i + 1
+            while j < len(lines) and lines[j].strip() != fence:
+                j += 1
+            body = lines[i + 1 : j]
+            options = []
+            while body and body[0].startswith(":"):
+                options.append(body.pop(0))
+            label = match["arg"]
+            if match["name"] == "exercise":
+                label = next(
+                    (o.split(None, 1)[1] for o in options if o.startswith(":label: ")),
+                    "",
+                )
+            items.append((match["name"], label, "\n".join(options), "\n".join(body)))
+            i = j + 1
+        if outside:
+            items.append(("text", "", "", "\n".join(outside)))
+    return items
+
+
+def exercise_problems(cells: list[dict]) -> list[str]:
+    """What is wrong with a notebook's exercises and solutions (empty when nothing is)."""
+    problems: list[str] = []
+    exercises: list[str] = []
+    solved: list[str] = []
+    open_label = None
+    for kind, label, options, text in exercise_items(cells):
+        if kind == "exercise":
+            if open_label is not None:
+                problems.append(
+                    f"exercise {label} inside the open solution of {open_label}"
+                )
+                open_label = None
+            if not label:
+                problems.append("an exercise without :label:")
+            exercises.append(label)
+        elif kind in ("solution", "solution-start"):
+            if open_label is not None:
+                problems.append(
+                    f"solution of {label} opens inside that of {open_label}"
+                )
+            if not exercises or label != exercises[-1]:
+                problems.append(
+                    f"solution {label or '(no label)'} does not follow its exercise"
+                    + (f" (the last exercise is {exercises[-1]})" if exercises else "")
+                )
+            if ":class: dropdown" not in options:
+                problems.append(
+                    f"solution {label} is not a dropdown (:class: dropdown)"
+                )
+            if kind == "solution" and PYTHON_FENCE.search(text):
+                problems.append(
+                    f"solution {label} has code in a markdown fence: make it a code cell "
+                    "between solution-start and solution-end"
+                )
+            solved.append(label)
+            open_label = label if kind == "solution-start" else None
+        elif kind == "solution-end":
+            if open_label is None:
+                problems.append("a solution-end without its solution-start")
+            open_label = None
+        elif kind == "text" and open_label is not None and PYTHON_FENCE.search(text):
+            problems.append(
+                f"solution {open_label} has code in a markdown fence: make it a code cell"
+            )
+    if open_label is not None:
+        problems.append(f"solution {open_label} is never closed by solution-end")
+    if len(exercises) < 3:
+        problems.append(f"at least three exercises, found {len(exercises)}")
+    unsolved = [e for e in exercises if solved.count(e) != 1]
+    if unsolved:
+        problems.append(f"exercises without exactly one solution: {unsolved}")
+    return problems
+
+
+def _md(text: str) -> dict:
+    return {"cell_type": "markdown", "source": text}
+
+
+def _code(text: str) -> dict:
+    return {"cell_type": "code", "source": text}
+
+
+def _exercise(label: str) -> dict:
+    return _md(f"```{{exercise}}\n:label: {label}\nQuestion.\n```")
+
+
+def _start(label: str, dropdown: bool = True) -> dict:
+    options = ":class: dropdown\n" if dropdown else ""
+    return _md(f"```{{solution-start}} {label}\n{options}```\nProse.")
+
+
+END = _md("```{solution-end}\n```")
+
+
+def _good() -> list[dict]:
+    return [
+        _exercise("ex-a"),
+        _start("ex-a"),
+        _code("1 + 1"),
+        _md("More prose."),
+        END,
+        _exercise("ex-b"),
+        _md("```{solution} ex-b\n:class: dropdown\nProse only.\n```"),
+        _exercise("ex-c"),
+        _start("ex-c"),
+        _code("2 + 2"),
+        END,
+    ]
+
+
+def test_exercise_checker_accepts_the_house_shape():
+    assert exercise_problems(_good()) == []
+
+
+FENCED_PROSE = _md("Prose.\n\n```python\nprint('never run')\n```")
+FENCED_SOLUTION = _md(
+    "````{solution} ex-b\n:class: dropdown\n```python\nprint('never run')\n```\n````"
+)
+BROKEN = {
+    "fenced code between start and end": (
+        lambda c: c[:3] + [FENCED_PROSE] + c[4:],
+        "code in a markdown fence",
+    ),
+    "fenced code in a solution directive": (
+        lambda c: c[:6] + [FENCED_SOLUTION] + c[7:],
+        "code in a markdown fence",
+    ),
+    "solution-end missing before the next exercise": (
+        lambda c: c[:4] + c[5:],
+        "inside the open solution",
+    ),
+    "solution-end missing at the end": (lambda c: c[:-1], "never closed"),
+    "solution-end without a start": (lambda c: c + [END], "solution-end without"),
+    "nested solution-start": (
+        lambda c: c[:3] + [_start("ex-a")] + c[3:],
+        "opens inside",
+    ),
+    "exercise without solution": (
+        lambda c: c[:6] + c[7:],
+        "without exactly one solution",
+    ),
+    "solution with no matching exercise": (
+        lambda c: c[:1] + [_start("ex-z")] + c[2:],
+        "does not follow its exercise",
+    ),
+    "solutions out of order": (
+        lambda c: c[:1] + c[5:6] + c[1:5] + c[6:],
+        "does not follow its exercise",
+    ),
+    "solution not a dropdown": (
+        lambda c: c[:1] + [_start("ex-a", dropdown=False)] + c[2:],
+        "not a dropdown",
+    ),
+    "fewer than three exercises": (lambda c: c[:5] + c[7:], "at least three"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_exercise_checker_finds_each_fault(fault):
+    change, message = BROKEN[fault]
+    problems = exercise_problems(change(_good()))
+    assert any(message in p for p in problems), problems
 
 
 def test_labels_are_unique_across_the_book():

@@ -16,6 +16,7 @@ The figures (pages, formulas, links, screenshots) are printed at the end and wri
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -389,25 +390,39 @@ def test_mathjax_fonts_load_from_the_site(rendered):
     STATS["fonts"] = len(fonts)
 
 
-def test_status_page_lists_every_notebook_as_executed(static):
+def test_status_page_shows_every_stored_run(static):
+    """One row per notebook, from its stored_run record and (under make test) the nbval report."""
     status = [p for p in PAGES if p.docname.endswith("/status")]
     assert status, "no status page in _toc.yml"
     table = _get(static, status[0].docname, "page").find("table")
-    assert table is not None, "status page has no execution table"
+    assert table is not None, "status page has no table of stored runs"
     header = [c.get_text().strip() for c in table.select("thead th, thead td")]
     rows = {}
     for row in table.select("tbody tr"):
         cells = [c.get_text().strip() for c in row.find_all(["td", "th"])]
-        rows[cells[0]] = dict(zip(header, cells))
+        link = row.find("a")
+        assert link is not None, f"status row without a link to its section: {cells}"
+        target = link["href"].split("#")[0].removesuffix(".html")
+        rows[target] = dict(zip(header, cells))
+    report = sh.HTML.parent / "reports" / "nbval.xml"
     for page in NOTEBOOK_PAGES:
-        assert page.docname in rows, f"status page does not list {page.docname}"
-        row = rows[page.docname]
-        assert row["Status"] == "✅", (
-            f"{page.docname}: execution status {row['Status']}"
+        key = page.docname.removeprefix("chapters/")
+        assert key in rows, f"status page does not list {page.docname}"
+        row = rows[key]
+        nb = json.loads(
+            (sh.ROOT / (page.docname + ".ipynb")).read_text(encoding="utf-8")
         )
-        assert row["Method"] == "cache" and re.match(
-            r"\d{4}-\d\d-\d\d", row["Modified"]
-        )
+        record = nb["metadata"]["stored_run"]
+        assert row["Stored (UTC)"] == record["stored"].replace("T", " ").rstrip("Z")
+        assert row["Run time"] == f"{record['seconds']:.1f} s"
+        assert row["Device"] == record["device"]
+        versions = row.get("Versions", table.find_previous("p").get_text())
+        assert f"torch {record['versions']['torch']}" in versions, versions
+        if report.is_file():
+            n_code = sum(c["cell_type"] == "code" for c in nb["cells"])
+            assert row["nbval"] == f"{n_code}/{n_code} passed", (
+                f"{page.docname}: last nbval run: {row['nbval']}"
+            )
     STATS["status_rows"] = len(rows)
 
 

@@ -1,0 +1,209 @@
+"""Stored runs and the site built from them (scripts/execute_notebook.py, _ext/exec_status.py).
+
+The site shows the outputs stored in the notebooks, so (1) every notebook must carry the record
+of the run that stored them, which the execution-status page shows, and (2) the build must
+refuse a notebook that was not run or that stored an error, and keep refusing when repeated
+(``make book`` removes the saved Sphinx environment after a failed build).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import exec_status  # noqa: E402
+import execute_notebook  # noqa: E402
+
+NOTEBOOKS = sorted(
+    p
+    for p in (ROOT / "chapters").rglob("*.ipynb")
+    if ".ipynb_checkpoints" not in p.parts
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_records_its_stored_run(path):
+    record = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("stored_run")
+    assert record, (
+        f"{path.name}: no stored_run record; store it with `make outputs NB=...`"
+    )
+    stored = dt.datetime.strptime(record["stored"], "%Y-%m-%dT%H:%M:%SZ")
+    assert dt.datetime(2026, 1, 1) < stored < dt.datetime.now() + dt.timedelta(days=1)
+    assert 0 < record["seconds"] < 600
+    assert set(record["versions"]) == {"python", *execute_notebook.LIBRARIES}
+    assert record["device"] == "cpu" or record["device"].startswith(("cuda", "mps"))
+    # The stored run is the native path: no variable that perturbs the float path was set.
+    assert not any(
+        var in record["float_path"] for var in execute_notebook.FLOAT_PATH_VARS
+    )
+
+
+def test_run_record_names_this_environment(monkeypatch):
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    record = execute_notebook.run_record(1.234)
+    assert record["seconds"] == 1.2
+    assert record["versions"]["torch"] == __import__("torch").__version__
+    assert record["float_path"].endswith("ATEN_CPU_CAPABILITY=default")
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="make test, MKL_CBWR=COMPATIBLE" timestamp="2026-12-01T10:00:00.1+00:00">
+<testcase classname="tests.test_data" name="test_x"/>
+<testcase classname="chapters.02_x.2_1_a.ipynb" name="Cell 0"/>
+<testcase classname="chapters.02_x.2_1_a.ipynb" name="Cell 1"><failure message="x"/></testcase>
+<testcase classname="chapters.02_x.2_1_a.ipynb" name="Cell 2"><skipped/></testcase>
+<testcase classname="chapters.03_y.3_1_b.ipynb" name="Cell 0"/>
+</testsuite></testsuites>
+"""
+
+
+def test_nbval_report_is_counted_per_notebook(tmp_path):
+    report = tmp_path / "nbval.xml"
+    report.write_text(JUNIT, encoding="utf-8")
+    facts, counts = exec_status.nbval_results(report)
+    assert facts == {
+        "name": "make test, MKL_CBWR=COMPATIBLE",
+        "timestamp": "2026-12-01 10:00:00",
+    }
+    assert counts == {
+        "chapters/02_x/2_1_a": [1, 1, 1],
+        "chapters/03_y/3_1_b": [1, 0, 0],
+    }
+    assert exec_status._nbval_cell(counts["chapters/03_y/3_1_b"], 1) == "1/1 passed"
+    assert (
+        exec_status._nbval_cell(counts["chapters/02_x/2_1_a"], 3)
+        == "1 FAILED, 1 passed, 1 skipped"
+    )
+
+
+def test_a_notebook_stored_after_the_report_is_not_credited_with_it():
+    facts = {"timestamp": "2026-12-01 10:00:00"}
+    assert exec_status.stored_before({"stored": "2026-12-01T09:59:59Z"}, facts)
+    assert not exec_status.stored_before({"stored": "2026-12-01T10:00:01Z"}, facts)
+
+
+# ------------------------------------------------------------------ scratch book
+
+
+def notebook(path: Path, *, run: bool = True, error: bool = False, tags=()) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["stored_run"] = execute_notebook.run_record(0.5)
+    nb.metadata["stored_run"]["stored"] = (
+        "2026-11-30T12:00:00Z"  # before the report below
+    )
+    nb.cells.append(nbformat.v4.new_markdown_cell("# A section\n\nSome text."))
+    cell = nbformat.v4.new_code_cell("print(1 + 1)", metadata={"tags": list(tags)})
+    if run:
+        cell.execution_count = 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    if error:
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "error", ename="RuntimeError", evalue="boom", traceback=[]
+            )
+        ]
+    nb.cells.append(cell)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def book(tmp_path):
+    (tmp_path / "_config.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            title: scratch
+            only_build_toc_files: true
+            execute:
+              execute_notebooks: "off"
+            sphinx:
+              local_extensions:
+                exec_status: {ROOT / "_ext"}
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: status\n  - file: sec\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "intro.md").write_text("# Scratch\n", encoding="utf-8")
+    (tmp_path / "status.md").write_text(
+        "# Status\n\n```{stored-runs}\n```\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def make_book(book: Path) -> subprocess.CompletedProcess:
+    """The real `make book` recipe, on the scratch book."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    }
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "book", f"BOOK={book}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_a_failed_build_fails_again_and_publishes_nothing(book):
+    notebook(book / "sec.ipynb", run=False)
+    first = make_book(book)
+    assert first.returncode != 0
+    assert "have no stored outputs (never executed)" in first.stderr + first.stdout
+    assert not (book / "_build" / "html").exists()
+    second = make_book(book)  # unchanged: Sphinx must not reuse the failed environment
+    assert second.returncode != 0
+    assert not (book / "_build" / "html").exists()
+
+    notebook(book / "sec.ipynb", run=True, error=True)
+    third = make_book(book)
+    assert third.returncode != 0
+    assert "has a stored error (RuntimeError: boom)" in third.stderr + third.stdout
+
+    notebook(book / "sec.ipynb", run=True, error=True, tags=["raises-exception"])
+    assert make_book(book).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_status_page_shows_records_and_the_nbval_report(book):
+    notebook(book / "sec.ipynb")
+    assert make_book(book).returncode == 0
+    page = (book / "_build" / "html" / "status.html").read_text(encoding="utf-8")
+    assert "This build has no nbval report" in page
+    assert "torch " in page and "Stored (UTC)" in page and "sec.html" in page
+
+    reports = book / "_build" / "reports"
+    reports.mkdir(parents=True)
+    (reports / "nbval.xml").write_text(
+        JUNIT.replace("chapters.02_x.2_1_a.ipynb", "sec.ipynb"), encoding="utf-8"
+    )
+    assert (
+        make_book(book).returncode == 0
+    )  # an unchanged book: only the status page is redone
+    page = (book / "_build" / "html" / "status.html").read_text(encoding="utf-8")
+    assert "Last nbval run in this build: 2026-12-01 10:00:00 UTC" in page
+    assert "1 FAILED, 1 passed, 1 skipped" in page
