@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
+from .base import HyperParameters, check_size, check_w_b, is_int
 from .plotting import show_images
-from .training import HyperParameters
 
 __all__ = [
     "data_dir",
@@ -35,8 +35,9 @@ __all__ = [
     "SyntheticRegressionData",
     "FashionMNIST",
     "load_fashion_mnist",
-    "check_w_b",
 ]
+
+FASHION_MNIST_SIZES = {True: 60_000, False: 10_000}  # examples: training, test
 
 
 class TensorLoader:
@@ -169,6 +170,7 @@ class FashionMNIST(DataModule):
     def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
         super().__init__(root=root)
         self.save_hyperparameters()
+        _check_fits(sum(FASHION_MNIST_SIZES.values()), check_size(resize))
         self.train = TensorDataset(
             *load_fashion_mnist(train=True, resize=resize, root=root)
         )
@@ -220,25 +222,51 @@ def load_fashion_mnist(
     test examples. Files come from ``root``, the data directory, Debian's copy
     or a verified download, in that order.
     """
-    size = _check_resize(resize)
+    size = check_size(resize)
+    _check_fits(FASHION_MNIST_SIZES[bool(train)], size)
     split = "train" if train else "t10k"
     images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
     labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
-    X = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255)
-    if size != tuple(X.shape[-2:]):
-        X = _resize(X, size)
+    X = torch.empty(len(images), 1, *size)  # filled in place, a chunk at a time
+    for i in range(0, len(images), 4096):
+        part = torch.tensor(images[i : i + 4096]).unsqueeze(1).float().div_(255)
+        if size != tuple(part.shape[-2:]):  # bilinear, antialiased
+            part = F.interpolate(part, size=size, mode="bilinear", antialias=True)
+            part.clamp_(0, 1)
+        X[i : i + 4096] = part
     return X, torch.from_numpy(labels.astype("int64"))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new data (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 # ---------------------------------------------------------------- helpers
 
 
+def _check_fits(n: int, size: tuple[int, int]) -> None:
+    need, have = n * size[0] * size[1] * 4, available_memory()  # float32 pixels
+    if have is not None and need > have:
+        raise MemoryError(
+            f"Fashion-MNIST resized to {size} needs about {need / 1e9:.1f} GB for "
+            f"{n:,} images, but only {have / 1e9:.1f} GB of memory is available; "
+            "use a smaller resize (the images are 28 x 28) or a machine with more memory."
+        )
+
+
 def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size <= 0
-    ):
+    if not is_int(batch_size) or batch_size <= 0:
         raise ValueError(
             f"batch_size must be a positive integer, got {batch_size!r}; pass e.g. batch_size=32."
         )
@@ -254,39 +282,3 @@ def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> No
             f"the tensors must have the same number of examples (first dimension), "
             f"got {[len(t) for t in tensors]}."
         )
-
-
-def check_w_b(w: torch.Tensor, b) -> None:
-    """Check that ``w`` is a 1-D weight tensor and ``b`` a single number (Section 3.3)."""
-    if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
-        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-        raise ValueError(
-            f"w must be a 1-D tensor of weights, one per feature, got {got}; "
-            "e.g. w=torch.tensor([2, -3.4])."
-        )
-    if isinstance(b, torch.Tensor) and b.numel() != 1:
-        raise ValueError(
-            f"b must be a single number (the bias), got a tensor of shape {tuple(b.shape)}; "
-            "e.g. b=4.2."
-        )
-    if not isinstance(b, (torch.Tensor, int, float)) or isinstance(b, bool):
-        raise TypeError(f"b must be a number, got {type(b).__name__}; e.g. b=4.2.")
-
-
-def _check_resize(resize) -> tuple[int, int]:
-    size = (resize, resize) if isinstance(resize, int) else tuple(resize)
-    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise ValueError(
-            f"resize must be a pair of positive integers (height, width), got {resize!r}; "
-            "e.g. resize=(28, 28)."
-        )
-    return size
-
-
-def _resize(X: torch.Tensor, size: tuple[int, int], chunk: int = 4096) -> torch.Tensor:
-    """Bilinear, antialiased resize of an image batch, a chunk at a time."""
-    parts = [
-        F.interpolate(X[i : i + chunk], size=size, mode="bilinear", antialias=True)
-        for i in range(0, len(X), chunk)
-    ]
-    return torch.cat(parts).clamp_(0, 1)

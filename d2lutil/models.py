@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import check_labels
 from .training import SGD, Module
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "softmax",
     "cross_entropy",
     "relu",
-    "check_labels",
 ]
 
 
@@ -96,7 +96,7 @@ class Classifier(Module):
 
         Extra leading dimensions are flattened: one value per label.
         """
-        check_labels(Y, Y_hat.shape[-1])
+        Y = check_labels(Y, Y_hat)
         correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
         return correct.mean() if averaged else correct
 
@@ -107,7 +107,7 @@ class Classifier(Module):
 
         Extra leading dimensions are flattened: one loss per label.
         """
-        check_labels(Y, Y_hat.shape[-1])
+        Y = check_labels(Y, Y_hat)
         logits = Y_hat.reshape(-1, Y_hat.shape[-1])  # one row of q logits per label
         losses = F.cross_entropy(logits, Y.flatten(), reduction="none")
         return losses.mean() if averaged else losses
@@ -125,7 +125,7 @@ def softmax(X: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean of -log(probability of the true class) (Section 4.4)."""
-    check_labels(y, y_hat.shape[-1])
+    y = check_labels(y, y_hat)
     p_true = y_hat.gather(1, y.reshape(-1, 1))  # row i: the entry in column y[i]
     return -p_true.log().mean()
 
@@ -225,29 +225,3 @@ class MLP(Classifier):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""
         return self.net(X)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def check_labels(y: torch.Tensor, num_classes: int) -> None:
-    """Raise a clear error unless ``y`` holds class indices 0 .. num_classes - 1 (Section 4.3).
-
-    Float labels, or labels that do not fit the number of model outputs, would
-    otherwise give silently wrong accuracies or (on a GPU) an opaque device-side
-    assertion inside ``F.cross_entropy``.
-    """
-    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(
-            f"labels must be integer class indices, got a {y.dtype} tensor; "
-            "convert them with y.long()."
-        )
-    if y.numel() == 0:
-        return
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= num_classes:
-        raise ValueError(
-            f"labels must lie between 0 and {num_classes - 1} (the model has "
-            f"{num_classes} outputs), got labels from {low} to {high}. Check the labels "
-            "of the data, or give the model as many outputs as there are classes."
-        )

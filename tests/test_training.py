@@ -385,15 +385,6 @@ def test_timer_records_times():
     assert timer.cumsum() == pytest.approx([first, first + second])
 
 
-def test_accumulator_sums_and_resets():
-    acc = d2l.Accumulator(2)
-    acc.add(1, 2)
-    acc.add(torch.tensor(3), 4.5)
-    assert (acc[0], acc[1]) == (4.0, 6.5)
-    acc.reset()
-    assert acc.data == [0.0, 0.0]
-
-
 def test_seed_makes_every_generator_repeat():
     def draw():
         return random.random(), np.random.rand(), torch.rand(1).item()
@@ -404,3 +395,101 @@ def test_seed_makes_every_generator_repeat():
     assert draw() == first
     d2l.seed(4)
     assert draw() != first
+
+
+# --------------------------------------------------- bugs and bad input
+
+
+def test_timer_laps_add_up():
+    timer = d2l.Timer()
+    timer.times = [0.5, 0.25, 1.0]  # laps recorded earlier
+    assert (timer.sum(), timer.avg()) == (1.75, 1.75 / 3)
+    assert timer.cumsum() == [0.5, 0.75, 1.75]
+
+
+def test_clip_gradients_without_any_gradient_does_nothing():
+    model = d2l.LinearRegressionScratch(2, lr=0.1)  # no backward yet: no .grad
+    d2l.Trainer(max_epochs=1).clip_gradients(1.0, model)
+    assert model.w.grad is None and model.b.grad is None
+
+
+@pytest.mark.parametrize("params", [[], [torch.zeros(2)], iter([])])
+def test_sgd_needs_tensors_that_require_grad(params):
+    with pytest.raises(ValueError, match="requires_grad=True"):
+        d2l.SGD(params, lr=0.1)
+
+
+def test_sgd_step_before_backward_says_so():
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"call loss.backward\(\) before step"):
+        d2l.SGD([w], lr=0.1).step()
+
+
+class CountingLoss(d2l.LinearRegression):
+    """Turns the loss of one chosen batch into nan; counts how often it is looked at."""
+
+    def __init__(self, bad_batch):
+        super().__init__(lr=0.01)
+        self.bad_batch, self.seen = bad_batch, 0
+
+    def loss(self, y_hat, y):
+        loss = super().loss(y_hat, y)
+        self.seen += self.training  # training batches only
+        return loss * math.nan if self.seen == self.bad_batch else loss
+
+
+@pytest.mark.parametrize("bad, epoch, batch", [(3, 1, 3), (75, 1, 75), (130, 2, 30)])
+def test_the_loss_check_names_the_first_bad_batch(bad, epoch, batch):
+    # 100 training batches per epoch: losses are looked at every 50 batches and at
+    # the end of the epoch, and the message still names the batch that went bad.
+    data = make_data(num_train=100, batch_size=1)
+    with pytest.raises(
+        FloatingPointError, match=f"nan in epoch {epoch} of 3, batch {batch} of 100"
+    ):
+        d2l.Trainer(max_epochs=3).fit(CountingLoss(bad), data)
+
+
+def test_the_loss_is_looked_at_once_per_check_interval(monkeypatch):
+    looks = []
+    real_stack = torch.stack
+
+    def counting_stack(tensors, *args, **kwargs):
+        looks.append(len(tensors))
+        return real_stack(tensors, *args, **kwargs)
+
+    data = make_data(num_train=120, batch_size=1)
+    model = d2l.LinearRegression(lr=0.01)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.prepare_data(data)
+    trainer.prepare_model(model)
+    trainer.optim = model.configure_optimizers()
+    trainer.train_batch_idx = trainer.val_batch_idx = trainer.epoch = 0
+    trainer.val_dataloader = None
+    monkeypatch.setattr(torch, "stack", counting_stack)
+    trainer.fit_epoch()
+    assert looks == [50, 50, 20]  # every 50 batches and at the end of the epoch
+
+
+class ListBoard:
+    """A board of the reader's own: draw() only, no show()."""
+
+    def __init__(self):
+        self.calls = []
+
+    def draw(self, x, y, label, every_n=1):
+        self.calls.append(label)
+
+
+def test_fit_works_with_any_board():
+    model = d2l.LinearRegression(lr=0.01)
+    model.board = ListBoard()
+    d2l.Trainer(max_epochs=1).fit(model, make_data(num_train=64))
+    assert set(model.board.calls) == {"train_loss", "val_loss"}
+
+
+def test_board_points_have_x_and_y():
+    model = d2l.LinearRegression(lr=0.03)
+    model.board = d2l.ProgressBoard(display=False)
+    d2l.Trainer(max_epochs=2).fit(model, make_data())
+    last = model.board.data["val_loss"][-1]
+    assert (last.x, last.y) == tuple(last) and last.x == 2.0 and last.y < 0.05
