@@ -1,4 +1,4 @@
-"""Finding, downloading and verifying dataset files (private to d2lutil.data).
+"""Finding, downloading and verifying dataset files (used by d2lutil.data).
 
 Fashion-MNIST's four files are looked for, one by one, in this order:
 
@@ -12,8 +12,10 @@ Fashion-MNIST's four files are looked for, one by one, in this order:
 A file is used only if the SHA-256 of its decompressed bytes is the published
 dataset's. Downloads go to a temporary file in the target folder that is renamed
 only once it verifies, so a broken download never leaves a half-written file;
-a corrupt copy in the data directory is never used and is replaced by the next
-good download.
+a corrupt copy in the data directory is never used (a warning names it when
+another copy is used instead) and is replaced by the next good download.
+Downloads larger than the file can be are cut off, and temporary files left
+by a killed download are removed by the next one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.request
+import warnings
 import zlib
 from pathlib import Path
 
@@ -70,12 +74,15 @@ FASHION_MNIST_MIRRORS: list[str] = [
 SYSTEM_DIRS: list[Path] = [Path("/usr/share/datasets/fashion-mnist")]
 
 DOWNLOAD_TIMEOUT_S = 60
+STALE_PART_S = 3600  # a temporary download file this old belongs to no running download
+
+CANNOT_WRITE = "cannot write to"
 
 _CACHE: dict[str, np.ndarray] = {}
 
 
 def data_dir() -> Path:
-    """The folder where d2lutil keeps downloaded data (Section 4.2).
+    """The folder where d2lutil keeps downloaded data (used by FashionMNIST, Section 4.2).
 
     ``$D2LUTIL_DATA`` when set, else ``$XDG_CACHE_HOME/d2lutil``, else
     ``~/.cache/d2lutil``. It is not created until something is downloaded.
@@ -115,6 +122,7 @@ def _verified_bytes(name: str, home: Path) -> bytes:
         for path in (folder / f"{name}.gz", folder / name):
             content, problem = _read_checked(path, name)
             if content is not None:
+                _warn_skipped(tried, path)
                 return content
             if problem != "not found":
                 found = True
@@ -125,7 +133,7 @@ def _verified_bytes(name: str, home: Path) -> bytes:
     for mirror in FASHION_MNIST_MIRRORS:
         url = f"{mirror}{name}.gz"
         content, problem = _download_checked(url, target / f"{name}.gz", name)
-        if content is not None:
+        if content is not None:  # it replaced any corrupt copy there
             return content
         tried.append(f"download {url}: {problem}")
     raise RuntimeError(_not_found_message(name, home, tried))
@@ -149,29 +157,57 @@ def _checked(raw: bytes, gzipped: bool, name: str) -> tuple[bytes | None, str]:
         except (OSError, EOFError, zlib.error) as err:
             return None, f"corrupt: not a complete gzip file ({err}); it is not used"
     sha, size = FASHION_MNIST_FILES[name]
-    if len(raw) != size or hashlib.sha256(raw).hexdigest() != sha:
+    if len(raw) != size:
+        return None, f"corrupt: {len(raw)} bytes instead of {size}; it is not used"
+    if hashlib.sha256(raw).hexdigest() != sha:
         return None, (
-            f"corrupt: SHA-256 of its contents does not match ({len(raw)} bytes, "
-            f"expected {size}); it is not used"
+            "corrupt: the right size, but the SHA-256 of its contents differs from "
+            "the dataset's; it is not used"
         )
     return raw, ""
+
+
+def _warn_skipped(tried: list[str], used: Path) -> None:
+    corrupt = [line for line in tried if ": corrupt" in line or ": unreadable" in line]
+    if corrupt:
+        warnings.warn(
+            f"Fashion-MNIST: using {_shown(used)}; skipped {'; '.join(corrupt)} "
+            "(delete a corrupt copy, or let the next download replace it).",
+            stacklevel=4,
+        )
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Delete temporary files of downloads that were killed (older than STALE_PART_S)."""
+    for part in folder.glob(".*.part"):
+        try:
+            if time.time() - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another process removed it, or it is not ours to remove
 
 
 def _download_checked(url: str, dest: Path, name: str) -> tuple[bytes | None, str]:
     """Download ``url`` to a temporary file next to ``dest``; rename it only if it verifies."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(dest.parent)
         fd, tmp = tempfile.mkstemp(
             dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"
         )
     except OSError as err:
-        return None, f"cannot write to {_shown(dest.parent)} ({err.strerror or err})"
+        return None, f"{CANNOT_WRITE} {_shown(dest.parent)} ({err.strerror or err})"
     try:
         with (
             os.fdopen(fd, "wb") as out,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
+            limit = FASHION_MNIST_FILES[name][1] + (1 << 20)  # gzip only shrinks these
+            received = 0
             while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > limit:
+                    return None, f"refused: the server sent more than {limit} bytes"
                 out.write(chunk)
         content, problem = _checked(Path(tmp).read_bytes(), True, name)
         if content is None:
@@ -216,6 +252,11 @@ def _not_found_message(name: str, home: Path, tried: list[str]) -> str:
         f"    from https://github.com/zalandoresearch/fashion-mnist into "
         f"{_shown(home / 'fashion-mnist')}/\n"
         f"    (or into a folder named by ${DATA_ENV}, or pass root=... to FashionMNIST);\n"
-        "  - connect to the internet so that the download can run.\n"
-        "A copy marked corrupt above can be deleted; the next good download replaces it."
+        + (
+            f"  - the download could not save its file: make {_shown(home)} writable,\n"
+            f"    or point ${DATA_ENV} at a writable folder.\n"
+            if any(CANNOT_WRITE in line for line in tried)
+            else "  - connect to the internet so that the download can run.\n"
+        )
+        + "A copy marked corrupt above can be deleted; the next good download replaces it."
     )

@@ -43,7 +43,9 @@ TERMINAL_INTERVAL_S = 0.1
 
 def use_svg_display():
     """Show figures as deterministic SVG on a white background (Section 2.4)."""
-    matplotlib.rcParams["svg.hashsalt"] = "d2lutil"  # fixed ids: the same SVG text every run
+    matplotlib.rcParams["svg.hashsalt"] = (
+        "d2lutil"  # fixed ids: the same SVG text every run
+    )
     matplotlib.rcParams["figure.facecolor"] = "white"  # readable in dark mode too
     matplotlib.rcParams["savefig.facecolor"] = "white"
     if "IPython" in sys.modules:
@@ -259,7 +261,9 @@ class ProgressBoard(HyperParameters):
 
     def _refresh(self, final: bool) -> None:
         now = time.perf_counter()
-        if self.mode == "terminal" and (final or now - self.last >= TERMINAL_INTERVAL_S):
+        if self.mode == "terminal" and (
+            final or now - self.last >= TERMINAL_INTERVAL_S
+        ):
             line = self.summary()
             sys.stderr.write("\r" + line.ljust(self.width) + ("\n" if final else ""))
             sys.stderr.flush()

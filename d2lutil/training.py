@@ -151,7 +151,9 @@ class Trainer(HyperParameters):
         self.num_train_batches = len(train)
         self.num_val_batches = 0 if val is None else len(val)
         if self.gpus:  # in-memory loaders copy their tensors to the device once
-            train, val = (x.to(self.gpus[0]) if hasattr(x, "to") else x for x in (train, val))
+            train, val = (
+                x.to(self.gpus[0]) if hasattr(x, "to") else x for x in (train, val)
+            )
         self.train_dataloader, self.val_dataloader = train, val
 
     def prepare_model(self, model: Module) -> None:

@@ -247,7 +247,7 @@ def test_resize_only_when_asked():
     # antialiased downsampling by 2 is close to 2x2 average pooling
     pooled = torch.nn.functional.avg_pool2d(full[:100], 2)
     assert float((X[:100] - pooled).abs().mean()) < 0.05
-    with pytest.raises(ValueError, match="resize must be a pair"):
+    with pytest.raises(ValueError, match="resize must be a positive integer or a pair"):
         d2l.load_fashion_mnist(train=False, resize=(0, 28), root=DEBIAN)
 
 
@@ -313,7 +313,7 @@ def test_corrupt_copy_is_refused_with_every_place_named(isolated):
     with pytest.raises(RuntimeError) as err:
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     message = str(err.value)
-    assert f"{corrupt}: corrupt: SHA-256" in message
+    assert f"{corrupt}: corrupt: the right size, but the SHA-256" in message
     assert str(isolated / "FashionMNIST" / "raw" / LABELS) in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "D2LUTIL_DATA" in message
@@ -332,7 +332,8 @@ def test_truncated_gzip_is_refused(isolated):
 def test_system_copy_is_used_after_a_corrupt_cached_copy(isolated, monkeypatch):
     monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [DEBIAN])
     write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
-    labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
+    with pytest.warns(UserWarning, match="skipped"):
+        labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert np.array_equal(labels, np.frombuffer(good_labels(), np.uint8, offset=8))
 
 
@@ -372,3 +373,149 @@ def test_unreachable_mirror_is_reported(isolated, monkeypatch, tmp_path):
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     with pytest.raises(ValueError, match="unknown Fashion-MNIST file"):
         _datasets.fashion_mnist_array("nonsense", root=isolated)
+
+
+# ----------------------------------------------------------- bad input, probed
+
+
+@pytest.mark.parametrize("batch_size", [np.int64(32), 32])
+def test_numpy_integers_are_integers_everywhere(batch_size):
+    data = d2l.SyntheticRegressionData(
+        torch.tensor([1.0]), 0.0, num_train=64, batch_size=batch_size
+    )
+    assert len(data.train_dataloader()) == 2
+    assert d2l.TensorLoader((torch.zeros(64),), batch_size).batch_size == 32
+
+
+@pytest.mark.parametrize(
+    "resize", [28.0, True, (28, 28.0), (28,), "28", (0, 28), (np.int64(0), 5)]
+)
+def test_bad_resize_is_named_before_anything_loads(resize, monkeypatch):
+    monkeypatch.setattr(_datasets, "fashion_mnist_array", None)  # must not be reached
+    with pytest.raises(
+        ValueError, match=r"resize must be a positive integer or a pair"
+    ):
+        d2l.FashionMNIST(resize=resize)
+    with pytest.raises(
+        ValueError, match=r"resize must be a positive integer or a pair"
+    ):
+        d2l.load_fashion_mnist(resize=resize)
+
+
+def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch):
+    from d2lutil import data
+
+    monkeypatch.setattr(data, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(data, "fashion_mnist_array", None)  # nothing is loaded
+    with pytest.raises(
+        MemoryError, match=r"\(224, 224\) needs about 14.0 GB for 70,000"
+    ):
+        d2l.FashionMNIST(resize=(224, 224))
+    with pytest.raises(
+        MemoryError, match=r"about 12.0 GB for 60,000 images, but only 8.0"
+    ):
+        d2l.load_fashion_mnist(resize=224)
+
+
+def test_available_memory_is_a_plausible_number():
+    from d2lutil import data
+
+    have = data.available_memory()
+    assert have is None or 10**7 < have < 10**14
+
+
+@needs_debian_copy
+def test_resized_images_fill_one_preallocated_tensor(monkeypatch):
+    # No concatenation of resized chunks (which peaked at about twice the data's size).
+    monkeypatch.setattr(torch, "cat", None)
+    X, _ = d2l.load_fashion_mnist(train=False, resize=(32, 20), root=DEBIAN)
+    assert X.shape == (10000, 1, 32, 20) and X.is_contiguous()
+    assert 0 <= float(X.min()) and float(X.max()) <= 1
+    same, _ = d2l.load_fashion_mnist(train=False, resize=28, root=DEBIAN)
+    full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
+    assert torch.equal(same, full)
+
+
+@pytest.mark.parametrize(
+    "w, b, noise, error, match",
+    [
+        (torch.tensor([2, -3]), 4.2, 0.01, TypeError, "w must hold floats"),
+        (torch.tensor([2.0]), 4.2, "0.01", TypeError, "noise must be a finite number"),
+        (torch.tensor([2.0]), 4.2, float("nan"), TypeError, "noise must be a finite"),
+        (torch.tensor([2.0]), 4.2, -0.1, ValueError, "noise must be 0 or more"),
+    ],
+)
+def test_synthetic_data_rejects_bad_w_and_noise_up_front(w, b, noise, error, match):
+    with pytest.raises(error, match=match):
+        d2l.SyntheticRegressionData(w, b, noise=noise)
+
+
+def test_an_unwritable_data_folder_says_so(isolated, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        _datasets, "FASHION_MNIST_MIRRORS", [(tmp_path / "m").as_uri() + "/"]
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("D2LUTIL_DATA", str(blocker))
+    with pytest.raises(RuntimeError) as err:
+        _datasets.fashion_mnist_array(LABELS)
+    message = str(err.value)
+    assert "cannot write to" in message
+    assert "make " + str(blocker) + " writable" in message and "D2LUTIL_DATA" in message
+    assert "connect to the internet" not in message
+
+
+@needs_debian_copy
+def test_sizes_and_checksums_are_reported_apart(isolated):
+    content = bytearray(good_labels())
+    content[100] = (content[100] + 1) % 10  # same size, other bytes
+    write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", bytes(content))
+    write_gz(isolated / "fashion-mnist" / LABELS, b"short")
+    (isolated / "fashion-mnist" / LABELS).write_bytes(b"short")
+    with pytest.raises(RuntimeError) as err:
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    message = str(err.value)
+    assert "the right size, but the SHA-256 of its contents differs" in message
+    assert "5 bytes instead of 10008" in message
+
+
+@needs_debian_copy
+def test_a_corrupt_copy_skipped_for_another_is_warned_about(isolated, monkeypatch):
+    monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [DEBIAN])
+    bad = write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
+    with pytest.warns(UserWarning, match=f"using {DEBIAN}.*skipped {bad}: corrupt"):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+
+
+@needs_debian_copy
+def test_stale_part_files_are_cleaned_and_fresh_ones_kept(
+    isolated, monkeypatch, tmp_path
+):
+    import os
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    folder = isolated / "fashion-mnist"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / f".{LABELS}.gz.old.part", folder / f".{LABELS}.gz.new.part"
+    stale.write_bytes(b"killed download")
+    fresh.write_bytes(b"download in progress elsewhere")
+    os.utime(stale, (1, 1))  # 1970: long dead
+    _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [fresh.name, f"{LABELS}.gz"]
+    )
+
+
+def test_downloads_are_size_capped(isolated, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / f"{LABELS}.gz").write_bytes(b"\0" * (10008 + (1 << 20) + 1))
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    with pytest.raises(
+        RuntimeError, match=r"refused: the server sent more than 1058584"
+    ):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert list((isolated / "fashion-mnist").iterdir()) == []

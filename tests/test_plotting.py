@@ -260,7 +260,10 @@ def test_recorded_png_shows_both_axis_labels_inside_the_figure():
         extent = label.get_window_extent()
         assert box.x0 <= extent.x0 and extent.x1 <= box.x1
         assert box.y0 <= extent.y0 and extent.y1 <= box.y1
-    assert d2l.ProgressBoard(ylabel="mse", mode="off").render().axes[0].get_ylabel() == "mse"
+    assert (
+        d2l.ProgressBoard(ylabel="mse", mode="off").render().axes[0].get_ylabel()
+        == "mse"
+    )
 
 
 # ----------------------------------------- recording inside a real kernel
