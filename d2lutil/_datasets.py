@@ -82,7 +82,7 @@ _CACHE: dict[str, np.ndarray] = {}
 
 
 def data_dir() -> Path:
-    """The folder where d2lutil keeps downloaded data (used by FashionMNIST, Section 4.2).
+    """The folder where d2lutil keeps data files (Section 2.2; Fashion-MNIST goes there).
 
     ``$D2LUTIL_DATA`` when set, else ``$XDG_CACHE_HOME/d2lutil``, else
     ``~/.cache/d2lutil``. It is not created until something is downloaded.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,6 +24,8 @@ __all__ = [
     "check_labels",
     "check_w_b",
     "check_size",
+    "check_params",
+    "check_memory",
 ]
 
 
@@ -111,6 +114,55 @@ def check_size(size: Any, name: str = "resize") -> tuple[int, int]:
             f"got {size!r}; e.g. {name}=(28, 28)."
         )
     return int(pair[0]), int(pair[1])
+
+
+def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Return ``params`` as a list, checking that it holds tensors to train (Section 3.4).
+
+    An optimizer needs at least one tensor, and each one created with
+    ``requires_grad=True``, or it could never change anything.
+    """
+    params = list(params)  # a list: a generator could be gone through only once
+    if not params or not all(
+        isinstance(p, torch.Tensor) and p.requires_grad for p in params
+    ):
+        raise ValueError(
+            "an optimizer needs a non-empty list of tensors created with "
+            f"requires_grad=True, got {len(params)} item(s); e.g. SGD([w, b], lr=0.1)."
+        )
+    return params
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new data (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(num_images: int, resize: Any) -> tuple[int, int]:
+    """Refuse up front, with the estimated size, images that will not fit in memory (Section 4.2).
+
+    ``num_images`` float32 images of size ``resize`` (checked by ``check_size``)
+    are compared with ``available_memory()``; returns the (height, width) pair.
+    """
+    size = check_size(resize)
+    need, have = num_images * size[0] * size[1] * 4, available_memory()
+    if have is not None and need > have:
+        raise MemoryError(
+            f"{num_images:,} images resized to {size} need about {need / 1e9:.1f} GB, "
+            f"but only {have / 1e9:.1f} GB of memory is available; use a smaller "
+            "resize (Fashion-MNIST's images are 28 x 28) or a machine with more memory."
+        )
+    return size
 
 
 def check_w_b(w: torch.Tensor, b: Any) -> None:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
-from .base import HyperParameters, check_size, check_w_b, is_int
+from .base import HyperParameters, check_memory, check_w_b, is_int
 from .plotting import show_images
 
 __all__ = [
@@ -36,8 +36,6 @@ __all__ = [
     "FashionMNIST",
     "load_fashion_mnist",
 ]
-
-FASHION_MNIST_SIZES = {True: 60_000, False: 10_000}  # examples: training, test
 
 
 class TensorLoader:
@@ -170,7 +168,7 @@ class FashionMNIST(DataModule):
     def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
         super().__init__(root=root)
         self.save_hyperparameters()
-        _check_fits(sum(FASHION_MNIST_SIZES.values()), check_size(resize))
+        check_memory(70_000, resize)  # both splits, before loading either
         self.train = TensorDataset(
             *load_fashion_mnist(train=True, resize=resize, root=root)
         )
@@ -222,8 +220,7 @@ def load_fashion_mnist(
     test examples. Files come from ``root``, the data directory, Debian's copy
     or a verified download, in that order.
     """
-    size = check_size(resize)
-    _check_fits(FASHION_MNIST_SIZES[bool(train)], size)
+    size = check_memory(60_000 if train else 10_000, resize)
     split = "train" if train else "t10k"
     images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
     labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
@@ -237,32 +234,7 @@ def load_fashion_mnist(
     return X, torch.from_numpy(labels.astype("int64"))
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available for new data (Linux: MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 # ---------------------------------------------------------------- helpers
-
-
-def _check_fits(n: int, size: tuple[int, int]) -> None:
-    need, have = n * size[0] * size[1] * 4, available_memory()  # float32 pixels
-    if have is not None and need > have:
-        raise MemoryError(
-            f"Fashion-MNIST resized to {size} needs about {need / 1e9:.1f} GB for "
-            f"{n:,} images, but only {have / 1e9:.1f} GB of memory is available; "
-            "use a smaller resize (the images are 28 x 28) or a machine with more memory."
-        )
 
 
 def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:

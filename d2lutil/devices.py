@@ -18,7 +18,7 @@ def _mps_available() -> bool:
 
 
 def cpu() -> torch.device:
-    """Return the CPU device (Section 3.2: where Trainer trains without a GPU)."""
+    """Return the CPU device, where ``Trainer`` trains when there is no GPU."""
     return torch.device("cpu")
 
 
@@ -36,7 +36,7 @@ def gpu(i: int = 0) -> torch.device:
     """Return the ``i``-th GPU: ``cuda:i`` with CUDA, ``mps`` on an Apple GPU.
 
     Raises a ValueError when there is no such GPU; ``try_gpu(i)`` falls back to
-    the CPU instead (Section 3.2).
+    the CPU instead.
     """
     _check_gpu_index(i)
     if torch.cuda.is_available():
@@ -45,7 +45,7 @@ def gpu(i: int = 0) -> torch.device:
 
 
 def try_gpu(i: int = 0) -> torch.device:
-    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 3.2)."""
+    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 4.4)."""
     if num_gpus() >= i + 1:
         return gpu(i)
     return cpu()

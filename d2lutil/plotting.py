@@ -109,7 +109,7 @@ def plot(
     set_figsize(figsize)
     axes = plt.gca() if axes is None else axes
     axes.cla()
-    for i, (x, y) in enumerate(zip(xs, ys)):
+    for i, (x, y) in enumerate(zip(xs, ys, strict=False)):
         axes.plot(x, y, fmts[i % len(fmts)])
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
@@ -216,7 +216,7 @@ class ProgressBoard(HyperParameters):
         points.append((float(x), y.detach() if torch.is_tensor(y) else y))
         if len(points) < every_n:
             return
-        xs, ys = zip(*points)
+        xs, ys = zip(*points, strict=False)
         mean = Point(sum(xs) / len(xs), float(sum(ys)) / len(ys))
         self.data.setdefault(label, []).append(mean)
         points.clear()
@@ -243,7 +243,7 @@ class ProgressBoard(HyperParameters):
             line.remove()
         for i, (label, points) in enumerate(self.data.items()):
             ls, color = self.ls[i % len(self.ls)], self.colors[i % len(self.colors)]
-            axes.plot(*zip(*points), linestyle=ls, color=color, label=label)
+            axes.plot(*zip(*points, strict=False), linestyle=ls, color=color, label=label)
         keys = dict.fromkeys(k.split("_", 1)[-1] for k in self.data)
         axes.set_xlabel(self.xlabel)
         axes.set_ylabel(self.ylabel or ", ".join(keys))

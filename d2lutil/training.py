@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import HyperParameters
+from .base import HyperParameters, check_params
 from .devices import try_all_gpus
 from .plotting import ProgressBoard
 
@@ -249,25 +249,14 @@ class SGD(HyperParameters):
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float):
         self.save_hyperparameters()
-        self.params = list(params)  # a generator could be gone through only once
-        if not self.params or not all(
-            isinstance(p, torch.Tensor) and p.requires_grad for p in self.params
-        ):
-            raise ValueError(
-                "SGD needs a non-empty list of tensors created with requires_grad=True, "
-                f"got {len(self.params)} item(s); e.g. SGD([w, b], lr=0.1)."
-            )
+        self.params = check_params(params)
 
     @torch.no_grad()
     def step(self) -> None:
         """Move every parameter a step of size ``lr`` against its gradient."""
-        if any(param.grad is None for param in self.params):
-            raise RuntimeError(
-                "SGD.step(): a parameter has no gradient yet; call loss.backward() "
-                "before step()."
-            )
         for param in self.params:
-            param.sub_(self.lr * param.grad)
+            if param.grad is not None:  # as in torch.optim.SGD: no gradient, no step
+                param.sub_(self.lr * param.grad)
 
     def zero_grad(self) -> None:
         """Set every gradient to zero."""

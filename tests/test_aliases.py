@@ -55,7 +55,7 @@ CALLS = [
 
 
 @pytest.mark.parametrize(
-    "name, args, expected", CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CALLS)]
+    ("name", "args", "expected"), CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CALLS)]
 )
 def test_alias_equals_its_torch_call(name, args, expected):
     got, want = getattr(d2l, name)(*args), expected()
@@ -95,12 +95,16 @@ def test_meshgrid_and_dtypes():
 def test_numpy_detaches_and_leaves_the_gpu():
     w = torch.ones(3, requires_grad=True)
     array = d2l.numpy(w * 2)
-    assert isinstance(array, numpy.ndarray) and array.tolist() == [2.0, 2.0, 2.0]
+    assert isinstance(array, numpy.ndarray)
+    assert array.tolist() == [2.0, 2.0, 2.0]
 
 
 def test_modules_and_nn_module():
-    assert d2l.plt is matplotlib.pyplot and d2l.np is numpy and d2l.torch is torch
-    assert d2l.nn is torch.nn and d2l.F is torch.nn.functional
+    assert d2l.plt is matplotlib.pyplot
+    assert d2l.np is numpy
+    assert d2l.torch is torch
+    assert d2l.nn is torch.nn
+    assert d2l.F is torch.nn.functional
     assert d2l.nn_Module is torch.nn.Module
 
 

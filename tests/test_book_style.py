@@ -77,7 +77,8 @@ def test_nn_module_with_hyperparameters():
     net = TwoLayer(8, 3)
     assert net.hparams == {"num_hiddens": 8, "num_outputs": 3}
     out = net(d2l.rand(5, 4))
-    assert d2l.size(out) == 15 and out.shape == (5, 3)
+    assert d2l.size(out) == 15
+    assert out.shape == (5, 3)
 
 
 class Blobs(d2l.DataModule):

@@ -125,7 +125,8 @@ def test_synthetic_data_follows_the_model():
     d2l.seed(0)
     w, b = torch.tensor([2.0, -3.4]), 4.2
     data = d2l.SyntheticRegressionData(w, b, noise=0.0, num_train=30, num_val=20)
-    assert data.X.shape == (50, 2) and data.y.shape == (50, 1)
+    assert data.X.shape == (50, 2)
+    assert data.y.shape == (50, 1)
     torch.testing.assert_close(data.y, data.X @ w.reshape(-1, 1) + b)
     noisy = d2l.SyntheticRegressionData(w, b, noise=0.01, num_train=3000, num_val=0)
     residual = noisy.y - (noisy.X @ w.reshape(-1, 1) + b)
@@ -139,7 +140,8 @@ def test_synthetic_loaders_split_train_and_validation():
     )
     train = torch.cat([X for X, _ in data.train_dataloader()])
     val = torch.cat([X for X, _ in data.val_dataloader()])
-    assert len(data.train_dataloader()) == 3 and len(data.val_dataloader()) == 2
+    assert len(data.train_dataloader()) == 3
+    assert len(data.val_dataloader()) == 2
     assert sorted(train.reshape(-1).tolist()) == sorted(
         data.X[:10].reshape(-1).tolist()
     )
@@ -147,7 +149,7 @@ def test_synthetic_loaders_split_train_and_validation():
 
 
 @pytest.mark.parametrize(
-    "w, b, match",
+    ("w", "b", "match"),
     [
         (torch.tensor([[2.0, -3.4]]), 4.2, "w must be a 1-D tensor"),
         (torch.tensor(2.0), 4.2, "w must be a 1-D tensor"),
@@ -166,7 +168,7 @@ def test_synthetic_data_rejects_wrong_w_and_b(w, b, match):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    ("kwargs", "match"),
     [
         ({"batch_size": 0}, "batch_size must be positive"),
         ({"batch_size": -32}, "batch_size must be positive"),
@@ -201,14 +203,18 @@ def fashion():
 
 def test_fashion_mnist_sizes_and_classes(fashion):
     X, y = fashion.train.tensors
-    assert len(fashion.train) == 60000 and len(fashion.val) == 10000
+    assert len(fashion.train) == 60000
+    assert len(fashion.val) == 10000
     image, label = fashion.train[0]
-    assert image.shape == (1, 28, 28) and int(label) == 9
-    assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32
+    assert image.shape == (1, 28, 28)
+    assert int(label) == 9
+    assert X.shape == (60000, 1, 28, 28)
+    assert X.dtype == torch.float32
     assert fashion.val.tensors[0].shape == (10000, 1, 28, 28)
     assert torch.bincount(y).tolist() == [6000] * 10
     assert torch.bincount(fashion.val.tensors[1]).tolist() == [1000] * 10
-    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert float(X.min()) == 0.0
+    assert float(X.max()) == 1.0
     # the published per-pixel statistics of the training set
     assert abs(float(X.mean()) - 0.2860) < 5e-4
     assert abs(float(X.std()) - 0.3530) < 5e-4
@@ -216,11 +222,14 @@ def test_fashion_mnist_sizes_and_classes(fashion):
 
 def test_fashion_mnist_loaders(fashion):
     train = fashion.train_dataloader()
-    assert len(train) == 235 and len(fashion.val_dataloader()) == 40
+    assert len(train) == 235
+    assert len(fashion.val_dataloader()) == 40
     X, y = next(iter(train))
-    assert X.shape == (256, 1, 28, 28) and y.dtype == torch.int64
+    assert X.shape == (256, 1, 28, 28)
+    assert y.dtype == torch.int64
     Xv, yv = next(iter(fashion.val_dataloader()))
-    assert torch.equal(Xv, fashion.val.tensors[0][:256]) and torch.equal(
+    assert torch.equal(Xv, fashion.val.tensors[0][:256])
+    assert torch.equal(
         yv, fashion.val.tensors[1][:256]
     )
 
@@ -242,7 +251,8 @@ def test_text_labels(fashion):
 @needs_debian_copy
 def test_resize_only_when_asked():
     X, y = d2l.load_fashion_mnist(train=False, resize=(14, 14), root=DEBIAN)
-    assert X.shape == (10000, 1, 14, 14) and len(y) == 10000
+    assert X.shape == (10000, 1, 14, 14)
+    assert len(y) == 10000
     full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
     # antialiased downsampling by 2 is close to 2x2 average pooling
     pooled = torch.nn.functional.avg_pool2d(full[:100], 2)
@@ -297,7 +307,8 @@ def test_checksums_are_those_of_the_debian_copy():
 def test_a_good_copy_in_the_data_folder_is_used(isolated):
     write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", good_labels())
     labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
-    assert labels.shape == (10000,) and labels.dtype == np.uint8
+    assert labels.shape == (10000,)
+    assert labels.dtype == np.uint8
     # uncompressed copies are accepted too
     plain = isolated.parent / "plain"
     (plain / "fashion-mnist").mkdir(parents=True)
@@ -403,24 +414,24 @@ def test_bad_resize_is_named_before_anything_loads(resize, monkeypatch):
 
 
 def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch):
-    from d2lutil import data
+    from d2lutil import base, data
 
-    monkeypatch.setattr(data, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(base, "available_memory", lambda: 8 * 10**9)
     monkeypatch.setattr(data, "fashion_mnist_array", None)  # nothing is loaded
     with pytest.raises(
-        MemoryError, match=r"\(224, 224\) needs about 14.0 GB for 70,000"
+        MemoryError, match=r"70,000 images resized to \(224, 224\) need about 14.0 GB"
     ):
         d2l.FashionMNIST(resize=(224, 224))
     with pytest.raises(
-        MemoryError, match=r"about 12.0 GB for 60,000 images, but only 8.0"
+        MemoryError, match=r"60,000 images .* need about 12.0 GB, but only 8.0 GB"
     ):
         d2l.load_fashion_mnist(resize=224)
 
 
 def test_available_memory_is_a_plausible_number():
-    from d2lutil import data
+    from d2lutil import base
 
-    have = data.available_memory()
+    have = base.available_memory()
     assert have is None or 10**7 < have < 10**14
 
 
@@ -429,15 +440,17 @@ def test_resized_images_fill_one_preallocated_tensor(monkeypatch):
     # No concatenation of resized chunks (which peaked at about twice the data's size).
     monkeypatch.setattr(torch, "cat", None)
     X, _ = d2l.load_fashion_mnist(train=False, resize=(32, 20), root=DEBIAN)
-    assert X.shape == (10000, 1, 32, 20) and X.is_contiguous()
-    assert 0 <= float(X.min()) and float(X.max()) <= 1
+    assert X.shape == (10000, 1, 32, 20)
+    assert X.is_contiguous()
+    assert 0 <= float(X.min())
+    assert float(X.max()) <= 1
     same, _ = d2l.load_fashion_mnist(train=False, resize=28, root=DEBIAN)
     full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
     assert torch.equal(same, full)
 
 
 @pytest.mark.parametrize(
-    "w, b, noise, error, match",
+    ("w", "b", "noise", "error", "match"),
     [
         (torch.tensor([2, -3]), 4.2, 0.01, TypeError, "w must hold floats"),
         (torch.tensor([2.0]), 4.2, "0.01", TypeError, "noise must be a finite number"),
@@ -461,7 +474,8 @@ def test_an_unwritable_data_folder_says_so(isolated, monkeypatch, tmp_path):
         _datasets.fashion_mnist_array(LABELS)
     message = str(err.value)
     assert "cannot write to" in message
-    assert "make " + str(blocker) + " writable" in message and "D2LUTIL_DATA" in message
+    assert "make " + str(blocker) + " writable" in message
+    assert "D2LUTIL_DATA" in message
     assert "connect to the internet" not in message
 
 

@@ -88,7 +88,7 @@ def test_relu_keeps_the_dtype(dtype):
 
 
 @pytest.mark.parametrize(
-    "labels, match",
+    ("labels", "match"),
     [
         (torch.tensor([0, 3]), r"between 0 and 2 .*3 outputs.*from 0 to 3"),
         (torch.tensor([-1, 1]), r"from -1 to 1"),
@@ -168,7 +168,8 @@ def test_linear_regression_concise_is_nn_linear_with_mse():
     torch.testing.assert_close(y_hat, X @ w.T + b)
     torch.testing.assert_close(model.loss(y_hat, y), F.mse_loss(y_hat, y))
     opt = model.configure_optimizers()
-    assert isinstance(opt, torch.optim.SGD) and opt.defaults["lr"] == 0.1
+    assert isinstance(opt, torch.optim.SGD)
+    assert opt.defaults["lr"] == 0.1
 
 
 def test_softmax_regression_scratch_equals_a_linear_layer_with_softmax():
@@ -221,7 +222,8 @@ def test_mlp_concise_matches_scratch_with_the_same_weights():
     concise = d2l.MLP(num_outputs=3, num_hiddens=4, lr=0.1)
     X = torch.randn(5, 1, 2, 3)
     concise(X)  # the lazy layers take their shapes
-    assert concise.net[1] is concise.net.hidden and concise.net[3] is concise.net.output
+    assert concise.net[1] is concise.net.hidden
+    assert concise.net[3] is concise.net.output
     with torch.no_grad():
         concise.net.hidden.weight.copy_(scratch.W1.T)
         concise.net.hidden.bias.copy_(scratch.b1)
@@ -278,7 +280,7 @@ def test_float_labels_that_are_whole_numbers_work_as_in_the_book():
 
 
 @pytest.mark.parametrize(
-    "y_hat_shape, y_shape, match",
+    ("y_hat_shape", "y_shape", "match"),
     [
         ((4, 10), (1,), r"disagree in number: predictions \(4, 10\), labels \(1,\)"),
         ((4, 10), (2,), r"disagree in number: predictions \(4, 10\), labels \(2,\)"),

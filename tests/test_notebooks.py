@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,13 +178,34 @@ def test_first_code_cell_is_the_colab_setup_cell(path: Path):
     )
 
 
-def test_setup_cell_does_nothing_where_d2lutil_is_installed():
-    namespace: dict = {}
-    body = setup_cell_source(repository_url()).replace(
-        "%pip", "raise AssertionError  #"
-    )
-    exec(compile(body, "<setup cell>", "exec"), namespace)  # noqa: S102
-    assert "d2lutil" in namespace
+class _RecordingShell:
+    def __init__(self):
+        self.magics = []
+
+    def run_line_magic(self, name, line):
+        self.magics.append((name, line))
+
+
+def _run_setup_cell(path: Path, monkeypatch, importable: bool) -> list:
+    """Run a notebook's own first code cell as IPython would; return the magics it ran."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cell = next(c for c in load(path)["cells"] if c["cell_type"] == "code")
+    python = TransformerManager().transform_cell(source(cell))
+    if not importable:
+        monkeypatch.setitem(sys.modules, "d2lutil", None)  # import d2lutil fails
+    shell = _RecordingShell()
+    exec(compile(python, str(path), "exec"), {"get_ipython": lambda: shell})
+    return shell.magics
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_setup_cell_installs_only_where_d2lutil_is_missing(path: Path, monkeypatch):
+    assert _run_setup_cell(path, monkeypatch, importable=True) == []
+    magics = _run_setup_cell(path, monkeypatch, importable=False)
+    assert magics == [
+        ("pip", f'install --quiet "d2lutil @ git+{repository_url()}"')
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
@@ -202,7 +224,7 @@ def test_structure_title_summary_exercises(path: Path):
     assert headings and headings[0] == 1 and headings.count(1) == 1, (
         "exactly one '#' title, at the top"
     )
-    for before, after in zip(headings, headings[1:]):
+    for before, after in zip(headings, headings[1:], strict=False):
         assert after <= before + 1, f"heading levels skip from {before} to {after}"
     assert re.search(r"^## Summary\s*$", text, re.MULTILINE), "a '## Summary' section"
     assert re.search(r"^## Exercises\s*$", text, re.MULTILINE), (

@@ -101,7 +101,8 @@ def test_render_draws_one_line_per_label_with_limits():
     fig = board.render()
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["train_loss", "val_loss"]
-    assert ax.get_xlim() == (0, 3) and ax.get_xlabel() == "epoch"
+    assert ax.get_xlim() == (0, 3)
+    assert ax.get_xlabel() == "epoch"
     board.render()  # rendering again replaces the lines
     assert len(ax.get_lines()) == 2
     assert plt.get_fignums() == []  # not a pyplot figure: no duplicate inline output
@@ -117,7 +118,7 @@ class FakeShell:
 
 
 @pytest.mark.parametrize(
-    "shell, env, modules, expected",
+    ("shell", "env", "modules", "expected"),
     [
         (None, {}, [], "record"),  # a script whose stderr is not a terminal
         ("ZMQInteractiveShell", {}, [], "record"),  # nbclient, nbval, jupyter-cache
@@ -189,7 +190,8 @@ def test_terminal_mode_rewrites_one_line(monkeypatch, capsys):
     board.draw(1.0, 0.5, "val_loss")
     board.show()
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.count("\n") == 1
+    assert err.endswith("\n")
     assert err.split("\r")[1:] == [
         "epoch 0.50  train_loss 0.7500",
         "epoch 1.00  train_loss 0.7500  val_loss 0.5000",
@@ -236,14 +238,18 @@ def test_live_mode_updates_one_display_at_bounded_rate(monkeypatch):
     handle = board.handle
     for i in range(1, 2000):  # 2 s of drawing, at most one update per 0.5 s
         board.draw(i, float(i), "loss")
-    assert shown == [True] and handle.updates == 3
+    assert shown == [True]
+    assert handle.updates == 3
     assert len(shell.events.hooks) == 1  # one cell-end hook, however many points
     board.show()
-    assert handle.updates == 4 and shown == [True] and board.handle is None
+    assert handle.updates == 4
+    assert shown == [True]
+    assert board.handle is None
     board.draw(1, 1.0, "loss")  # a later fit shows a new figure
     assert shown == [True, True]
     shell.events.hooks[0]()  # the cell ends: the unshown point is shown
-    assert board.handle is None and shell.events.hooks == []
+    assert board.handle is None
+    assert shell.events.hooks == []
 
 
 def test_recorded_png_shows_both_axis_labels_inside_the_figure():
@@ -258,8 +264,10 @@ def test_recorded_png_shows_both_axis_labels_inside_the_figure():
     box = fig.bbox
     for label in (ax.xaxis.label, ax.yaxis.label):
         extent = label.get_window_extent()
-        assert box.x0 <= extent.x0 and extent.x1 <= box.x1
-        assert box.y0 <= extent.y0 and extent.y1 <= box.y1
+        assert box.x0 <= extent.x0
+        assert extent.x1 <= box.x1
+        assert box.y0 <= extent.y0
+        assert extent.y1 <= box.y1
     assert (
         d2l.ProgressBoard(ylabel="mse", mode="off").render().axes[0].get_ylabel()
         == "mse"
