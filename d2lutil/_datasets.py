@@ -18,8 +18,6 @@ Downloads larger than the file can be are cut off, and temporary files left
 by a killed download are removed by the next one.
 """
 
-from __future__ import annotations
-
 import gzip
 import hashlib
 import http.client
@@ -45,24 +43,14 @@ DATA_ENV = "D2LUTIL_DATA"
 # publish the same four SHA-256s of the decompressed files; tests/test_data.py
 # checks the documented structure too (60,000/10,000 examples, 6,000/1,000 per
 # class, pixel mean 0.2860 and standard deviation 0.3530).
+# fmt: off
 FASHION_MNIST_FILES: dict[str, tuple[str, int]] = {
-    "train-images-idx3-ubyte": (
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        47040016,
-    ),
-    "train-labels-idx1-ubyte": (
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        60008,
-    ),
-    "t10k-images-idx3-ubyte": (
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        7840016,
-    ),
-    "t10k-labels-idx1-ubyte": (
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        10008,
-    ),
+    "train-images-idx3-ubyte": ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
+    "train-labels-idx1-ubyte": ("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
+    "t10k-images-idx3-ubyte": ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
+    "t10k-labels-idx1-ubyte": ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
 }
+# fmt: on
 
 # Official mirrors, tried in order (each serves NAME.gz).
 FASHION_MNIST_MIRRORS: list[str] = [

@@ -35,24 +35,19 @@ def numpy(x: torch.Tensor, *args, **kwargs):
     return x.detach().cpu().numpy(*args, **kwargs)
 
 
-def _method(name: str, doc: str):
+def _method(name: str):
     def call(x: torch.Tensor, *args, **kwargs):
         return getattr(x, name)(*args, **kwargs)
 
-    call.__name__, call.__doc__ = name, f"{doc}: ``x.{name}(...)``."
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``x.{name}(*args, **kwargs)``: d2l.torch's spelling as a function."
     return call
 
 
-size = _method("numel", "The number of entries of x")
-reshape = _method("reshape", "x with a new shape")
-to = _method("to", "x on another device or with another dtype")
-reduce_sum = _method("sum", "The sum of x's entries")
-reduce_mean = _method("mean", "The mean of x's entries")
-argmax = _method("argmax", "The index of x's largest entry")
-astype = _method("type", "x converted to a dtype")
-transpose = _method("t", "The transpose of a matrix x")
-expand_dims = _method("unsqueeze", "x with a new axis of length 1")
-swapaxes = _method("swapaxes", "x with two axes exchanged")
-repeat = _method("repeat", "x tiled along each axis")
-__all__ += "numpy size reshape to reduce_sum reduce_mean argmax astype".split()
-__all__ += "transpose expand_dims swapaxes repeat".split()
+_METHODS = {  # d2l.torch's name: the tensor method it calls
+    "size": "numel", "reshape": "reshape", "to": "to", "reduce_sum": "sum",
+    "reduce_mean": "mean", "argmax": "argmax", "astype": "type", "transpose": "t",
+    "expand_dims": "unsqueeze", "swapaxes": "swapaxes", "repeat": "repeat",
+}  # fmt: skip
+globals().update({alias: _method(method) for alias, method in _METHODS.items()})
+__all__ += ["numpy", *_METHODS]

@@ -6,11 +6,9 @@ functions turn impossible arguments into one clear error each; they all say
 "an integer" the same way (``is_int``: a Python or NumPy integer, not a bool).
 """
 
-from __future__ import annotations
-
 import inspect
 import math
-import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,15 +16,9 @@ import numpy as np
 import torch
 
 __all__ = [
-    "add_to_class",
-    "HyperParameters",
-    "check_hparams",
-    "check_labels",
-    "check_w_b",
-    "check_size",
-    "check_params",
-    "check_memory",
-]
+    "add_to_class", "HyperParameters", "check_hparams", "check_labels", "check_w_b",
+    "check_size", "check_params", "check_memory"
+]  # fmt: skip
 
 
 def add_to_class(Class: type) -> Callable:
@@ -104,11 +96,8 @@ def check_hparams(owner: str, hparams: dict[str, Any]) -> None:
 def check_size(size: Any, name: str = "resize") -> tuple[int, int]:
     """Return ``size`` (an int or a pair of ints) as a (height, width) pair of ints."""
     pair = (size, size) if is_int(size) else size
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(is_int(s) and s > 0 for s in pair)
-    ):
+    pairs = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not pairs or not all(is_int(s) and s > 0 for s in pair):
         raise ValueError(
             f"{name} must be a positive integer or a pair of them (height, width), "
             f"got {size!r}; e.g. {name}=(28, 28)."
@@ -134,18 +123,13 @@ def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available for new data (Linux: MemAvailable), or None if unknown."""
+    """Bytes of memory available for new data (Linux's MemAvailable), or None if unknown."""
     try:
         with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
+            found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read(), re.M)
+    except OSError:  # not Linux
         return None
+    return int(found.group(1)) * 1024 if found else None
 
 
 def check_memory(num_images: int, resize: Any) -> tuple[int, int]:
@@ -177,13 +161,14 @@ def check_w_b(w: torch.Tensor, b: Any) -> None:
         raise TypeError(
             f"w must hold floats, got a {w.dtype} tensor; e.g. w=torch.tensor([2.0, -3.4])."
         )
-    if isinstance(b, torch.Tensor) and b.numel() != 1:
-        raise ValueError(
-            f"b must be a single number (the bias), got a tensor of shape {tuple(b.shape)}; "
-            "e.g. b=4.2."
-        )
-    if not isinstance(b, (torch.Tensor, int, float)) or isinstance(b, bool):
-        raise TypeError(f"b must be a number, got {type(b).__name__}; e.g. b=4.2.")
+    single = (
+        b.numel() == 1
+        if isinstance(b, torch.Tensor)
+        else is_int(b) or isinstance(b, float)
+    )
+    if not single:
+        got = f"a tensor of shape {tuple(b.shape)}" if torch.is_tensor(b) else repr(b)
+        raise TypeError(f"b must be a single number (the bias), got {got}; e.g. b=4.2.")
 
 
 # Looking at label values on a GPU waits for the GPU; do it on the first call
@@ -202,32 +187,24 @@ def check_labels(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
     raises an error that names both shapes.
     """
     shapes = f"predictions {tuple(y_hat.shape)}, labels {tuple(y.shape)}"
-    if y_hat.ndim < 2:
+    if y_hat.ndim < 2 or y.numel() != y_hat[..., 0].numel():
         raise ValueError(
-            f"predictions need one row of class scores per example, got {shapes}; "
-            "for one example use y_hat.reshape(1, -1)."
-        )
-    if y.numel() != y_hat.numel() // y_hat.shape[-1]:
-        raise ValueError(
-            f"predictions and labels disagree in number: {shapes}; "
-            "each row of scores needs exactly one label."
+            f"need one row of class scores per label, got {shapes}; for one example "
+            "use y_hat.reshape(1, -1), and check that labels and predictions agree."
         )
     if y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"labels must be class indices, got a {y.dtype} tensor.")
     _label_calls["n"] += 1
     look = y.device.type == "cpu" or _label_calls["n"] % LABEL_CHECK_EVERY == 1
-    if look and y.numel():
-        if y.dtype.is_floating_point and not bool((y == y.round()).all()):
-            raise TypeError(
-                "float labels must be whole numbers (class indices), got fractions."
-            )
-        low, high, q = int(y.min()), int(y.max()), y_hat.shape[-1]
-        if low < 0 or high >= q:
-            raise ValueError(
-                f"labels must lie between 0 and {q - 1} (the model has {q} outputs), "
-                f"got labels from {low} to {high}. Check the labels of the data, or "
-                "give the model as many outputs as there are classes."
-            )
+    if look and y.numel() and y.dtype.is_floating_point and (y != y.round()).any():
+        raise TypeError("float labels must be whole numbers (class indices).")
+    q = y_hat.shape[-1]
+    if look and y.numel() and (int(y.min()) < 0 or int(y.max()) >= q):
+        raise ValueError(
+            f"labels must lie between 0 and {q - 1} (the model has {q} outputs), got "
+            f"labels from {int(y.min())} to {int(y.max())}. Check the labels of the "
+            "data, or give the model as many outputs as there are classes."
+        )
     return y.long()
 
 

@@ -25,17 +25,13 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
-from .base import HyperParameters, check_memory, check_w_b, is_int
+from .base import HyperParameters, check_hparams, check_memory, check_w_b
 from .plotting import show_images
 
 __all__ = [
-    "data_dir",
-    "DataModule",
-    "TensorLoader",
-    "SyntheticRegressionData",
-    "FashionMNIST",
-    "load_fashion_mnist",
-]
+    "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
+    "FashionMNIST", "load_fashion_mnist"
+]  # fmt: skip
 
 
 class TensorLoader:
@@ -71,16 +67,18 @@ class TensorLoader:
         return math.ceil(self.num_examples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        n = self.num_examples
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-            order = order.to(self.tensors[0].device)
+        n, device = self.num_examples, self.tensors[0].device
+        order = (
+            torch.randperm(n, generator=self.generator).to(device)
+            if self.shuffle
+            else None
+        )
         for start in range(0, n, self.batch_size):
-            if self.shuffle:
+            if order is None:  # slices: views, no copy
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+            else:
                 idx = order[start : start + self.batch_size]
                 yield tuple(t.index_select(0, idx) for t in self.tensors)
-            else:
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
     def to(self, device: torch.device | str) -> TensorLoader:
         """Copy the loader's tensors to ``device`` once (in place) and return the loader."""
@@ -181,18 +179,8 @@ class FashionMNIST(DataModule):
 
         ``indices`` may be a tensor (on any device), a list or a range.
         """
-        names = (
-            "t-shirt",
-            "trouser",
-            "pullover",
-            "dress",
-            "coat",
-            "sandal",
-            "shirt",
-            "sneaker",
-            "bag",
-            "ankle boot",
-        )
+        names = ("t-shirt", "trouser", "pullover", "dress", "coat",
+                 "sandal", "shirt", "sneaker", "bag", "ankle boot")  # fmt: skip
         numbers = torch.as_tensor(indices).tolist()  # plain Python ints
         return [names[k] for k in numbers]
 
@@ -238,19 +226,13 @@ def load_fashion_mnist(
 
 
 def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
-    if not is_int(batch_size) or batch_size <= 0:
-        raise ValueError(
-            f"batch_size must be a positive integer, got {batch_size!r}; pass e.g. batch_size=32."
-        )
-    if not tensors or not all(
-        isinstance(t, torch.Tensor) and t.ndim > 0 for t in tensors
-    ):
+    check_hparams("TensorLoader", {"batch_size": batch_size})
+    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
         raise TypeError(
             "TensorLoader needs one or more tensors of at least one dimension."
         )
-    sizes = {len(t) for t in tensors}
-    if len(sizes) != 1:
+    if len({len(t) for t in tensors}) != 1:
         raise ValueError(
-            f"the tensors must have the same number of examples (first dimension), "
+            "the tensors must have the same number of examples (first dimension), "
             f"got {[len(t) for t in tensors]}."
         )

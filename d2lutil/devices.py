@@ -5,16 +5,9 @@ helpers below pick the device, so no notebook names one. CUDA comes first, then
 Apple's MPS, then the CPU.
 """
 
-from __future__ import annotations
-
 import torch
 
 __all__ = ["cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus"]
-
-
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
 
 
 def cpu() -> torch.device:
@@ -29,7 +22,7 @@ def num_gpus() -> int:
     """
     if torch.cuda.is_available():
         return torch.cuda.device_count()
-    return 1 if _mps_available() else 0
+    return int(torch.backends.mps.is_available())
 
 
 def gpu(i: int = 0) -> torch.device:
@@ -46,9 +39,7 @@ def gpu(i: int = 0) -> torch.device:
 
 def try_gpu(i: int = 0) -> torch.device:
     """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 4.4)."""
-    if num_gpus() >= i + 1:
-        return gpu(i)
-    return cpu()
+    return gpu(i) if num_gpus() > i else cpu()
 
 
 def try_all_gpus() -> list[torch.device]:

@@ -4,8 +4,6 @@ Each model comes twice, as the chapters teach it: from scratch (parameters as
 tensors, our own loss) and concise (``torch.nn`` layers and losses).
 """
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -17,17 +15,10 @@ from .base import check_labels
 from .training import SGD, Module
 
 __all__ = [
-    "LinearRegressionScratch",
-    "LinearRegression",
-    "Classifier",
-    "SoftmaxRegressionScratch",
-    "SoftmaxRegression",
-    "MLPScratch",
-    "MLP",
-    "softmax",
-    "cross_entropy",
-    "relu",
-]
+    "LinearRegressionScratch", "LinearRegression", "Classifier",
+    "SoftmaxRegressionScratch", "SoftmaxRegression", "MLPScratch", "MLP", "softmax",
+    "cross_entropy", "relu"
+]  # fmt: skip
 
 
 class LinearRegressionScratch(Module):

@@ -6,13 +6,10 @@ draw line plots (Section 2.4); ``show_images`` draws a grid of images (Section
 (Section 3.2), in the way ``board_mode`` picks for where the code runs.
 """
 
-from __future__ import annotations
-
 import io
 import os
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import matplotlib
@@ -24,15 +21,9 @@ from matplotlib.figure import Figure
 from .base import HyperParameters
 
 __all__ = [
-    "use_svg_display",
-    "set_figsize",
-    "set_axes",
-    "plot",
-    "as_curves",
-    "show_images",
-    "ProgressBoard",
-    "board_mode",
-]
+    "use_svg_display", "set_figsize", "set_axes", "plot", "as_curves",
+    "show_images", "ProgressBoard", "board_mode"
+]  # fmt: skip
 
 BOARD_MODES = ("live", "record", "terminal", "off")
 BOARD_ENV = "D2LUTIL_BOARD"
@@ -86,19 +77,10 @@ def as_curves(data):
 
 
 def plot(
-    X,
-    Y=None,
-    xlabel=None,
-    ylabel=None,
-    legend=None,
-    xlim=None,
-    ylim=None,
-    xscale="linear",
-    yscale="linear",
-    fmts=("-", "m--", "g-.", "r:"),
-    figsize=(3.5, 2.5),
-    axes=None,
-):
+    X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+    xscale="linear", yscale="linear", fmts=("-", "m--", "g-.", "r:"),
+    figsize=(3.5, 2.5), axes=None,
+):  # fmt: skip
     """Plot one or more curves; without ``Y``, ``X`` holds the y-values (Section 2.4)."""
     ys = as_curves(X if Y is None else Y)
     xs = [np.arange(len(y)) for y in ys] if Y is None else as_curves(X)
@@ -109,7 +91,7 @@ def plot(
     set_figsize(figsize)
     axes = plt.gca() if axes is None else axes
     axes.cla()
-    for i, (x, y) in enumerate(zip(xs, ys, strict=False)):
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         axes.plot(x, y, fmts[i % len(fmts)])
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
@@ -181,21 +163,11 @@ class ProgressBoard(HyperParameters):
     """
 
     def __init__(
-        self,
-        xlabel: str | None = None,
-        ylabel: str | None = None,
-        xlim=None,
-        ylim=None,
-        xscale: str = "linear",
-        yscale: str = "linear",
-        ls: Sequence[str] = ("-", "--", "-.", ":"),
-        colors: Sequence[str] = ("C0", "C1", "C2", "C3"),
-        fig=None,
-        axes=None,
-        figsize: tuple[float, float] = (3.5, 2.5),
-        display: bool = True,
-        mode: str | None = None,
-    ):
+        self, xlabel: str | None = None, ylabel: str | None = None, xlim=None, ylim=None,
+        xscale: str = "linear", yscale: str = "linear", ls=("-", "--", "-.", ":"),
+        colors=("C0", "C1", "C2", "C3"), fig=None, axes=None, figsize=(3.5, 2.5),
+        display: bool = True, mode: str | None = None,
+    ):  # fmt: skip
         self.save_hyperparameters()
         self.mode = board_mode(mode, display)
         self.raw_points: dict[str, list[tuple[float, Any]]] = {}
@@ -216,7 +188,7 @@ class ProgressBoard(HyperParameters):
         points.append((float(x), y.detach() if torch.is_tensor(y) else y))
         if len(points) < every_n:
             return
-        xs, ys = zip(*points, strict=False)
+        xs, ys = zip(*points, strict=True)
         mean = Point(sum(xs) / len(xs), float(sum(ys)) / len(ys))
         self.data.setdefault(label, []).append(mean)
         points.clear()
@@ -237,30 +209,27 @@ class ProgressBoard(HyperParameters):
         if self.axes is None:  # a Figure pyplot does not manage, so not shown twice
             self.fig = self.fig or Figure(figsize=self.figsize, layout="constrained")
             self.axes = self.fig.add_subplot()
-        self.fig = self.axes.get_figure()
-        axes = self.axes
+        self.fig, axes = self.axes.get_figure(), self.axes
         for line in list(axes.lines):
             line.remove()
         for i, (label, points) in enumerate(self.data.items()):
             ls, color = self.ls[i % len(self.ls)], self.colors[i % len(self.colors)]
-            axes.plot(*zip(*points, strict=False), linestyle=ls, color=color, label=label)
-        keys = dict.fromkeys(k.split("_", 1)[-1] for k in self.data)
-        axes.set_xlabel(self.xlabel)
-        axes.set_ylabel(self.ylabel or ", ".join(keys))
-        axes.set_xscale(self.xscale)
-        axes.set_yscale(self.yscale)
+            axes.plot(*zip(*points, strict=True), ls=ls, color=color, label=label)
+        keys = dict.fromkeys(k.split("_", 1)[-1] for k in self.data)  # train_loss: loss
+        ylabel = self.ylabel or ", ".join(keys)
+        axes.set(
+            xlabel=self.xlabel, ylabel=ylabel, xscale=self.xscale, yscale=self.yscale
+        )
         axes.relim()
         axes.autoscale_view()
-        if self.xlim is not None:
-            axes.set_xlim(self.xlim)
-        if self.ylim is not None:
-            axes.set_ylim(self.ylim)
+        limits = {"xlim": self.xlim, "ylim": self.ylim}
+        axes.set(**{name: value for name, value in limits.items() if value is not None})
         if self.data:
             axes.legend()
         return self.fig
 
     def _refresh(self, final: bool) -> None:
-        now = time.perf_counter()
+        now, shell = time.perf_counter(), _ipython_shell()
         if self.mode == "terminal" and (
             final or now - self.last >= TERMINAL_INTERVAL_S
         ):
@@ -268,12 +237,14 @@ class ProgressBoard(HyperParameters):
             sys.stderr.write("\r" + line.ljust(self.width) + ("\n" if final else ""))
             sys.stderr.flush()
             self.last, self.width = now, 0 if final else len(line)
-        if self.mode not in ("live", "record"):
+        if self.mode not in ("live", "record") or (shell is None and not final):
             return
-        shell = _ipython_shell()
+        if shell is None:  # a script: no figure, one line at the end
+            print(self.summary(), flush=True)
+            return
         if not final:
-            if shell is not None and not self.hooked:
-                self.hooked = True  # show the final state when the cell ends
+            if not self.hooked:  # show the final state when the cell ends
+                self.hooked = True
 
                 def at_cell_end() -> None:
                     shell.events.unregister("post_execute", at_cell_end)
@@ -286,17 +257,13 @@ class ProgressBoard(HyperParameters):
                 self.handle is not None and now - self.last < LIVE_INTERVAL_S
             ):
                 return
-        self.last = now
-        if shell is None:  # a script: no figure, one line at the end
-            if final:
-                print(self.summary(), flush=True)
-            return
-        from IPython.display import display
+        from IPython.display import Image, display
 
+        self.last = now
         if self.mode == "record":
             buffer = io.BytesIO()  # PNG: nbval does not compare it (float noise)
             self.render().savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
-            display(_png(buffer.getvalue()))
+            display(Image(buffer.getvalue(), format="png"))
         elif self.handle is None:
             self.handle = display(self.render(), display_id=not final)
         else:
@@ -325,13 +292,4 @@ def _ipython_shell():
 
 
 def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _png(data: bytes):
-    from IPython.display import Image
-
-    return Image(data=data, format="png")
+    return bool(getattr(stream, "isatty", None) and stream.isatty())

@@ -92,11 +92,8 @@ class Module(nn.Module, HyperParameters):
         """
         with torch.no_grad():
             self.forward(*inputs)
-        lazy = [
-            name
-            for name, p in self.named_parameters()
-            if isinstance(p, nn.parameter.UninitializedParameter)
-        ]
+        uninitialized = nn.parameter.UninitializedParameter
+        lazy = [n for n, p in self.named_parameters() if isinstance(p, uninitialized)]
         if lazy:
             raise RuntimeError(
                 "apply_init: after a forward pass these parameters are still "

@@ -55,7 +55,9 @@ CALLS = [
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "expected"), CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CALLS)]
+    ("name", "args", "expected"),
+    CALLS,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CALLS)],
 )
 def test_alias_equals_its_torch_call(name, args, expected):
     got, want = getattr(d2l, name)(*args), expected()

@@ -91,7 +91,8 @@ def test_no_import_cycle_and_base_imports_no_other_module():
             if isinstance(node, ast.ImportFrom) and node.level == 1
             for alias in node.names
         } - {"__init__"}
-    assert graph["base"] == set() and graph["aliases"] == set()
+    assert graph["base"] == set()
+    assert graph["aliases"] == set()
 
     def visit(name, path):
         for nxt in graph.get(name, ()):
@@ -102,7 +103,8 @@ def test_no_import_cycle_and_base_imports_no_other_module():
         if name != "__init__":
             visit(name, [name])
     init = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
-    assert "isort: skip" not in init and "noqa: E402" not in init
+    assert "isort: skip" not in init
+    assert "noqa: E402" not in init
 
 
 def test_each_module_imports_on_its_own():

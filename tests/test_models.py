@@ -282,10 +282,10 @@ def test_float_labels_that_are_whole_numbers_work_as_in_the_book():
 @pytest.mark.parametrize(
     ("y_hat_shape", "y_shape", "match"),
     [
-        ((4, 10), (1,), r"disagree in number: predictions \(4, 10\), labels \(1,\)"),
-        ((4, 10), (2,), r"disagree in number: predictions \(4, 10\), labels \(2,\)"),
-        ((4, 10), (8,), r"disagree in number"),
-        ((10,), (1,), r"one row of class scores per example.*predictions \(10,\)"),
+        ((4, 10), (1,), r"per label, got predictions \(4, 10\), labels \(1,\)"),
+        ((4, 10), (2,), r"per label, got predictions \(4, 10\), labels \(2,\)"),
+        ((4, 10), (8,), r"per label, got predictions \(4, 10\), labels \(8,\)"),
+        ((10,), (1,), r"one row of class scores per label, got predictions \(10,\)"),
     ],
 )
 def test_predictions_and_labels_must_agree_in_count(y_hat_shape, y_shape, match):

@@ -106,7 +106,8 @@ def test_notebook_name_shows_its_section(path: Path):
     match = SECTION_NAME.match(path.name)
     assert match, f"{path.name}: name notebooks <chapter>_<section>_<words>.ipynb"
     chapter_dir = CHAPTER_DIR.match(path.parent.name)
-    assert chapter_dir and chapter_dir.group(1) == match.group(1), (
+    assert chapter_dir, f"{path.parent.name} is not a chapter folder NN_name"
+    assert chapter_dir.group(1) == match.group(1), (
         f"{path.name} lies in {path.parent.name}, not in its chapter's folder"
     )
 
@@ -203,9 +204,7 @@ def _run_setup_cell(path: Path, monkeypatch, importable: bool) -> list:
 def test_setup_cell_installs_only_where_d2lutil_is_missing(path: Path, monkeypatch):
     assert _run_setup_cell(path, monkeypatch, importable=True) == []
     magics = _run_setup_cell(path, monkeypatch, importable=False)
-    assert magics == [
-        ("pip", f'install --quiet "d2lutil @ git+{repository_url()}"')
-    ]
+    assert magics == [("pip", f'install --quiet "d2lutil @ git+{repository_url()}"')]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
@@ -221,9 +220,9 @@ def test_structure_title_summary_exercises(path: Path):
             continue
         if not in_fence and re.match(r"^#{1,6} ", line):
             headings.append(len(line.split(" ")[0]))
-    assert headings and headings[0] == 1 and headings.count(1) == 1, (
-        "exactly one '#' title, at the top"
-    )
+    assert headings, "headings"
+    assert headings[0] == 1, "the '#' title comes first"
+    assert headings.count(1) == 1, "exactly one '#' title"
     for before, after in zip(headings, headings[1:], strict=False):
         assert after <= before + 1, f"heading levels skip from {before} to {after}"
     assert re.search(r"^## Summary\s*$", text, re.MULTILINE), "a '## Summary' section"

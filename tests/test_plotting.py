@@ -172,7 +172,8 @@ def test_bad_mode_names_the_choices(monkeypatch):
 # ------------------------------------------------------ board: the modes
 
 
-def test_record_mode_in_a_script_prints_one_summary_line(capsys):
+def test_record_mode_in_a_script_prints_one_summary_line(capsys, monkeypatch):
+    monkeypatch.setattr(plotting, "_ipython_shell", lambda: None)  # a script
     board = d2l.ProgressBoard(xlabel="epoch", xlim=[0, 2], mode="record")
     for i in range(20):
         board.draw(i / 10, 1.0 / (i + 1), "train_loss", every_n=2)

@@ -450,7 +450,9 @@ class CountingLoss(d2l.LinearRegression):
         return loss * math.nan if self.seen == self.bad_batch else loss
 
 
-@pytest.mark.parametrize(("bad", "epoch", "batch"), [(3, 1, 3), (75, 1, 75), (130, 2, 30)])
+@pytest.mark.parametrize(
+    ("bad", "epoch", "batch"), [(3, 1, 3), (75, 1, 75), (130, 2, 30)]
+)
 def test_the_loss_check_names_the_first_bad_batch(bad, epoch, batch):
     # 100 training batches per epoch: losses are looked at every 50 batches and at
     # the end of the epoch, and the message still names the batch that went bad.
