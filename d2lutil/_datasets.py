@@ -99,51 +99,54 @@ def fashion_mnist_array(name: str, root: str | os.PathLike | None = None) -> np.
     return _CACHE[key]
 
 
-def _own_dirs(home: Path) -> list[Path]:
-    return [home / "fashion-mnist", home / "FashionMNIST" / "raw", home]
-
-
 def _verified_bytes(name: str, home: Path) -> bytes:
     tried: list[str] = []
-    for folder in _own_dirs(home) + list(SYSTEM_DIRS):
-        found = False
+    for folder in [
+        home / "fashion-mnist",
+        home / "FashionMNIST" / "raw",
+        home,
+        *SYSTEM_DIRS,
+    ]:
         for path in (folder / f"{name}.gz", folder / name):
-            content, problem = _read_checked(path, name)
+            content, problem = _checked(path, name)
             if content is not None:
-                _warn_skipped(tried, path)
+                if corrupt := [t for t in tried if "not found" not in t]:
+                    warnings.warn(
+                        f"Fashion-MNIST: using {_shown(path)}; skipped {'; '.join(corrupt)} "
+                        "(delete a corrupt copy, or let the next download replace it).",
+                        stacklevel=3,
+                    )
                 return content
-            if problem != "not found":
-                found = True
-                tried.append(f"{_shown(path)}: {problem}")
-        if not found:
-            tried.append(f"{_shown(folder / name)}[.gz]: not found")
-    target = home / "fashion-mnist"
+            tried.append(f"{_shown(path)}: {problem}")
+        if tried[-2:] == [
+            f"{_shown(folder / n)}: not found" for n in (f"{name}.gz", name)
+        ]:
+            tried[-2:] = [f"{_shown(folder / name)}[.gz]: not found"]
     for mirror in FASHION_MNIST_MIRRORS:
         url = f"{mirror}{name}.gz"
-        content, problem = _download_checked(url, target / f"{name}.gz", name)
+        content, problem = _download_checked(
+            url, home / "fashion-mnist" / f"{name}.gz", name
+        )
         if content is not None:  # it replaced any corrupt copy there
             return content
         tried.append(f"download {url}: {problem}")
     raise RuntimeError(_not_found_message(name, home, tried))
 
 
-def _read_checked(path: Path, name: str) -> tuple[bytes | None, str]:
+def _checked(
+    path: Path, name: str, gzipped: bool | None = None
+) -> tuple[bytes | None, str]:
     """(content, "") for a good copy, else (None, what is wrong with it)."""
     try:
         raw = path.read_bytes()
+        if path.suffix == ".gz" if gzipped is None else gzipped:
+            raw = gzip.decompress(raw)
     except FileNotFoundError:
         return None, "not found"
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        return None, f"corrupt: not a complete gzip file ({err}); it is not used"
     except OSError as err:
         return None, f"unreadable ({err.strerror or err})"
-    return _checked(raw, path.suffix == ".gz", name)
-
-
-def _checked(raw: bytes, gzipped: bool, name: str) -> tuple[bytes | None, str]:
-    if gzipped:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            return None, f"corrupt: not a complete gzip file ({err}); it is not used"
     sha, size = FASHION_MNIST_FILES[name]
     if len(raw) != size:
         return None, f"corrupt: {len(raw)} bytes instead of {size}; it is not used"
@@ -153,16 +156,6 @@ def _checked(raw: bytes, gzipped: bool, name: str) -> tuple[bytes | None, str]:
             "the dataset's; it is not used"
         )
     return raw, ""
-
-
-def _warn_skipped(tried: list[str], used: Path) -> None:
-    corrupt = [line for line in tried if ": corrupt" in line or ": unreadable" in line]
-    if corrupt:
-        warnings.warn(
-            f"Fashion-MNIST: using {_shown(used)}; skipped {'; '.join(corrupt)} "
-            "(delete a corrupt copy, or let the next download replace it).",
-            stacklevel=4,
-        )
 
 
 def _remove_stale_parts(folder: Path) -> None:
@@ -197,7 +190,7 @@ def _download_checked(url: str, dest: Path, name: str) -> tuple[bytes | None, st
                 if received > limit:
                     return None, f"refused: the server sent more than {limit} bytes"
                 out.write(chunk)
-        content, problem = _checked(Path(tmp).read_bytes(), True, name)
+        content, problem = _checked(Path(tmp), name, gzipped=True)
         if content is None:
             return None, f"downloaded file is {problem}"
         os.replace(tmp, dest)
