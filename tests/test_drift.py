@@ -368,3 +368,13 @@ def test_section_3_2_names_what_it_leaves_out():
     assert not missing, (
         f"3.2 does not name these package methods it leaves out: {missing}"
     )
+
+
+def test_class_attributes_are_compared():
+    package = _first(
+        "class Board(Base):\n    interval = 0.5\n\n    def f(self):\n        pass\n"
+    )
+    same = _first('class Board(d2l.Base):\n    """Doc."""\n\n    interval = 0.5\n')
+    other = _first("class Board(Base):\n    interval = 0.1\n")
+    assert class_header(package) == class_header(same)
+    assert class_header(package) != class_header(other)
