@@ -133,9 +133,7 @@ def _verified_bytes(name: str, home: Path) -> bytes:
     raise RuntimeError(_not_found_message(name, home, tried))
 
 
-def _checked(
-    path: Path, name: str, gzipped: bool | None = None
-) -> tuple[bytes | None, str]:
+def _checked(path: Path, name: str, gzipped=None) -> tuple[bytes | None, str]:
     """(content, "") for a good copy, else (None, what is wrong with it)."""
     try:
         raw = path.read_bytes()
@@ -184,10 +182,8 @@ def _download_checked(url: str, dest: Path, name: str) -> tuple[bytes | None, st
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
             limit = FASHION_MNIST_FILES[name][1] + (1 << 20)  # gzip only shrinks these
-            received = 0
             while chunk := response.read(1 << 20):
-                received += len(chunk)
-                if received > limit:
+                if out.tell() + len(chunk) > limit:
                     return None, f"refused: the server sent more than {limit} bytes"
                 out.write(chunk)
         content, problem = _checked(Path(tmp), name, gzipped=True)

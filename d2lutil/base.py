@@ -112,9 +112,7 @@ def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
     ``requires_grad=True``, or it could never change anything.
     """
     params = list(params)  # a list: a generator could be gone through only once
-    if not params or not all(
-        isinstance(p, torch.Tensor) and p.requires_grad for p in params
-    ):
+    if not params or not all(torch.is_tensor(p) and p.requires_grad for p in params):
         raise ValueError(
             "an optimizer needs a non-empty list of tensors created with "
             f"requires_grad=True, got {len(params)} item(s); e.g. SGD([w, b], lr=0.1)."
@@ -161,12 +159,11 @@ def check_w_b(w: torch.Tensor, b: Any) -> None:
         raise TypeError(
             f"w must hold floats, got a {w.dtype} tensor; e.g. w=torch.tensor([2.0, -3.4])."
         )
-    single = (
-        b.numel() == 1
-        if isinstance(b, torch.Tensor)
-        else is_int(b) or isinstance(b, float)
-    )
-    if not single:
+    if (
+        (b.numel() != 1)
+        if torch.is_tensor(b)
+        else not (is_int(b) or isinstance(b, float))
+    ):
         got = f"a tensor of shape {tuple(b.shape)}" if torch.is_tensor(b) else repr(b)
         raise TypeError(f"b must be a single number (the bias), got {got}; e.g. b=4.2.")
 
@@ -212,8 +209,6 @@ def _short_repr(value: Any) -> str:
     """repr() that keeps big tensors and lists of tensors to one short line."""
     if isinstance(value, torch.Tensor) and value.numel() > 6:
         return f"<tensor of shape {tuple(value.shape)}>"
-    if isinstance(value, (list, tuple)) and any(
-        isinstance(v, torch.Tensor) for v in value
-    ):
+    if isinstance(value, (list, tuple)) and any(torch.is_tensor(v) for v in value):
         return f"<{len(value)} tensor{'' if len(value) == 1 else 's'}>"
     return repr(value)

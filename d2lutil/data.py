@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -44,13 +44,7 @@ class TensorLoader:
     batch holds the remaining examples and may be smaller.
     """
 
-    def __init__(
-        self,
-        tensors: Sequence[torch.Tensor],
-        batch_size: int,
-        shuffle: bool = False,
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, tensors, batch_size, shuffle=False, seed=None):
         self.tensors = tuple(tensors)
         _check_loader_args(self.tensors, batch_size)
         self.batch_size = int(batch_size)
@@ -67,12 +61,10 @@ class TensorLoader:
         return math.ceil(self.num_examples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        n, device = self.num_examples, self.tensors[0].device
-        order = (
-            torch.randperm(n, generator=self.generator).to(device)
-            if self.shuffle
-            else None
-        )
+        n = self.num_examples
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        if order is not None:  # indices on the data's device: no copy per batch
+            order = order.to(self.tensors[0].device)
         for start in range(0, n, self.batch_size):
             if order is None:  # slices: views, no copy
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
@@ -87,10 +79,8 @@ class TensorLoader:
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
-        return (
-            f"TensorLoader({len(self)} batches of {self.batch_size}, tensors {shapes}, "
-            f"shuffle={self.shuffle})"
-        )
+        batches = f"{len(self)} batches of {self.batch_size}"
+        return f"TensorLoader({batches}, tensors {shapes}, shuffle={self.shuffle})"
 
 
 class DataModule(HyperParameters):
@@ -118,9 +108,7 @@ class DataModule(HyperParameters):
         """Return the validation loader (Section 3.2)."""
         return self.get_dataloader(train=False)
 
-    def get_tensorloader(
-        self, tensors: Sequence[torch.Tensor], train: bool, indices=slice(0, None)
-    ) -> TensorLoader:
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)) -> TensorLoader:
         """Return a loader over the rows ``indices`` of ``tensors``, shuffled if ``train`` (Section 3.3)."""
         selected = [tensor[indices] for tensor in tensors]
         return TensorLoader(selected, self.batch_size, shuffle=train)
@@ -129,15 +117,7 @@ class DataModule(HyperParameters):
 class SyntheticRegressionData(DataModule):
     """Synthetic data for linear regression: y = Xw + b + noise (Section 3.3)."""
 
-    def __init__(
-        self,
-        w: torch.Tensor,
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-    ):
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32):
         super().__init__()
         self.save_hyperparameters()
         check_w_b(w, b)
@@ -200,8 +180,8 @@ class FashionMNIST(DataModule):
 
 
 def load_fashion_mnist(
-    train: bool = True, resize=(28, 28), root: str | os.PathLike | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+    train=True, resize=(28, 28), root=None
+) -> tuple[torch.Tensor, ...]:
     """Fashion-MNIST as tensors: images (N, 1, H, W) float32 in [0, 1], labels (N,) int64.
 
     ``train=True`` gives the 60,000 training examples, ``False`` the 10,000

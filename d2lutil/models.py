@@ -80,9 +80,7 @@ class Classifier(Module):
         self.plot("loss", self.loss(Y_hat, Y), train=False)
         self.plot("acc", self.accuracy(Y_hat, Y), train=False)
 
-    def accuracy(
-        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
-    ) -> torch.Tensor:
+    def accuracy(self, Y_hat, Y, averaged=True) -> torch.Tensor:
         """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3).
 
         Extra leading dimensions are flattened: one value per label.
@@ -91,9 +89,7 @@ class Classifier(Module):
         correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
         return correct.mean() if averaged else correct
 
-    def loss(
-        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
-    ) -> torch.Tensor:
+    def loss(self, Y_hat, Y, averaged=True) -> torch.Tensor:
         """Return the cross-entropy of logits ``Y_hat`` for labels ``Y``, or one per example (Section 4.5).
 
         Extra leading dimensions are flattened: one loss per label.
@@ -124,9 +120,7 @@ def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class SoftmaxRegressionScratch(Classifier):
     """Softmax regression from scratch (Section 4.4)."""
 
-    def __init__(
-        self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01
-    ):
+    def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
         self.W = torch.normal(
@@ -174,14 +168,7 @@ def relu(X: torch.Tensor) -> torch.Tensor:
 class MLPScratch(Classifier):
     """A multilayer perceptron with one hidden layer, from scratch (Section 5.2)."""
 
-    def __init__(
-        self,
-        num_inputs: int,
-        num_outputs: int,
-        num_hiddens: int,
-        lr: float,
-        sigma: float = 0.01,
-    ):
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
 

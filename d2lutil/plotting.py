@@ -139,9 +139,9 @@ def board_mode(mode: str | None = None, display: bool = True) -> str:
     if chosen is not None:
         value = str(chosen).strip().lower()
         if value not in BOARD_MODES:
-            source = "mode" if mode is not None else BOARD_ENV
             raise ValueError(
-                f"ProgressBoard: {source}={chosen!r} is not a board mode; use one of "
+                f"ProgressBoard: {'mode' if mode is not None else BOARD_ENV}={chosen!r} "
+                "is not a board mode; use one of "
                 f"{', '.join(BOARD_MODES)}."
             )
         return value

@@ -82,9 +82,7 @@ class Module(nn.Module, HyperParameters):
         """Return minibatch SGD over the model's parameters (Sections 3.2 and 3.5)."""
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
-    def apply_init(
-        self, inputs: list[torch.Tensor], init: Callable | None = None
-    ) -> None:
+    def apply_init(self, inputs, init: Callable | None = None) -> None:
         """Run one forward pass so that lazy layers take their shapes, then apply ``init``.
 
         ``init`` is called on every submodule (``self.apply(init)``), after the
@@ -136,9 +134,7 @@ class Trainer(HyperParameters):
     per ``fit``.
     """
 
-    def __init__(
-        self, max_epochs: int, num_gpus: int = 0, gradient_clip_val: float = 0
-    ):
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.gpus = try_all_gpus()[:num_gpus]
 
@@ -203,9 +199,7 @@ class Trainer(HyperParameters):
         The overall norm treats all gradients as one long vector; it equals the
         norm of the vector of the per-tensor norms. No gradient: nothing to do.
         """
-        grads = [
-            p.grad for p in model.parameters() if p.requires_grad and p.grad is not None
-        ]
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
         if not grads:
             return
         norm = torch.stack([grad.norm() for grad in grads]).norm()
