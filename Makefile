@@ -27,14 +27,14 @@ BOOK ?= .
 
 help:
 	@echo "make book    set up .venv if needed and build the site into _build/html"
-	@echo "make test    set up .venv if needed; lint, strict build, unit tests, nbval, browser test"
+	@echo "make test    set up .venv, data, browser if needed; lint, tests + nbval, strict build, site tests"
 	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
 	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
@@ -57,8 +57,8 @@ book: $(STAMP)
 	@echo "Site built. Open: file://$(abspath $(BOOK))/_build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check d2lutil tests benchmarks scripts chapters _ext
-	$(BIN)/ruff format --check d2lutil tests benchmarks scripts chapters _ext
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 NBVAL_ARGS = --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
   --nbval-cell-timeout $(NBVAL_TIMEOUT)

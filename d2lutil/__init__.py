@@ -2,40 +2,48 @@
 
 ``import d2lutil as d2l`` gives the names and call shapes of the ``d2l.torch``
 package of *Dive into Deep Learning* that the chapters use, without pins and
-without torchvision. Modules by role:
+without torchvision. Modules by role (each lists its names in ``__all__``):
 
+- ``d2lutil.base``: add_to_class, HyperParameters and the ``check_*`` functions
 - ``d2lutil.devices``: cpu, gpu, num_gpus, try_gpu, try_all_gpus
-- ``d2lutil.training``: HyperParameters, add_to_class, Module, Trainer, SGD,
-  Timer, Accumulator, seed
 - ``d2lutil.plotting``: use_svg_display, set_figsize, set_axes, plot,
   show_images, ProgressBoard, board_mode
-- ``d2lutil.models``: LinearRegressionScratch, LinearRegression, Classifier,
-  SoftmaxRegressionScratch, SoftmaxRegression, MLPScratch, MLP, softmax,
-  cross_entropy, relu, check_labels
+- ``d2lutil.training``: Module, Trainer, SGD, Timer, seed
+- ``d2lutil.models``: the linear, softmax and MLP models, softmax,
+  cross_entropy, relu
 - ``d2lutil.data``: data_dir, DataModule, TensorLoader,
   SyntheticRegressionData, FashionMNIST, load_fashion_mnist
+- ``d2lutil.aliases``: d2l.torch's framework-neutral names (``reshape``,
+  ``matmul``, ``nn_Module``, ...) and the modules ``plt``, ``np``, ``torch``,
+  ``nn``, ``F``
 
 Environment variables: ``D2LUTIL_DATA`` (the data directory, default
 ``~/.cache/d2lutil``) and ``D2LUTIL_BOARD`` (force the progress board's mode:
 live, record, terminal or off).
 """
 
-# training comes first: plotting.ProgressBoard subclasses training.HyperParameters.
-# Each module lists its public names in its own __all__; the package exports them all.
-from . import devices, training  # isort: skip
-from . import plotting, data, models  # isort: skip
-from .devices import *  # noqa: F403  # isort: skip
-from .training import *  # noqa: F403  # isort: skip
-from .plotting import *  # noqa: F403  # isort: skip
-from .data import *  # noqa: F403  # isort: skip
-from .models import *  # noqa: F403  # isort: skip
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from . import aliases, base, data, devices, models, plotting, training
+from .aliases import *  # noqa: F403
+from .base import *  # noqa: F403
+from .data import *  # noqa: F403
+from .devices import *  # noqa: F403
+from .models import *  # noqa: F403
+from .plotting import *  # noqa: F403
+from .training import *  # noqa: F403
+
+try:
+    __version__ = version("d2lutil")  # the one version number is pyproject.toml's
+except PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "unknown"
 
 __all__ = [
+    *base.__all__,
     *devices.__all__,
-    *training.__all__,
     *plotting.__all__,
+    *training.__all__,
     *models.__all__,
     *data.__all__,
+    *aliases.__all__,
 ]

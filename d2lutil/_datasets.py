@@ -1,4 +1,4 @@
-"""Finding, downloading and verifying dataset files (private to d2lutil.data).
+"""Finding, downloading and verifying dataset files (used by d2lutil.data).
 
 Fashion-MNIST's four files are looked for, one by one, in this order:
 
@@ -12,18 +12,20 @@ Fashion-MNIST's four files are looked for, one by one, in this order:
 A file is used only if the SHA-256 of its decompressed bytes is the published
 dataset's. Downloads go to a temporary file in the target folder that is renamed
 only once it verifies, so a broken download never leaves a half-written file;
-a corrupt copy in the data directory is never used and is replaced by the next
-good download.
+a corrupt copy in the data directory is never used (a warning names it when
+another copy is used instead) and is replaced by the next good download.
+Downloads larger than the file can be are cut off, and temporary files left
+by a killed download are removed by the next one.
 """
-
-from __future__ import annotations
 
 import gzip
 import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.request
+import warnings
 import zlib
 from pathlib import Path
 
@@ -41,24 +43,14 @@ DATA_ENV = "D2LUTIL_DATA"
 # publish the same four SHA-256s of the decompressed files; tests/test_data.py
 # checks the documented structure too (60,000/10,000 examples, 6,000/1,000 per
 # class, pixel mean 0.2860 and standard deviation 0.3530).
+# fmt: off
 FASHION_MNIST_FILES: dict[str, tuple[str, int]] = {
-    "train-images-idx3-ubyte": (
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        47040016,
-    ),
-    "train-labels-idx1-ubyte": (
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        60008,
-    ),
-    "t10k-images-idx3-ubyte": (
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        7840016,
-    ),
-    "t10k-labels-idx1-ubyte": (
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        10008,
-    ),
+    "train-images-idx3-ubyte": ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
+    "train-labels-idx1-ubyte": ("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
+    "t10k-images-idx3-ubyte": ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
+    "t10k-labels-idx1-ubyte": ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
 }
+# fmt: on
 
 # Official mirrors, tried in order (each serves NAME.gz).
 FASHION_MNIST_MIRRORS: list[str] = [
@@ -70,12 +62,15 @@ FASHION_MNIST_MIRRORS: list[str] = [
 SYSTEM_DIRS: list[Path] = [Path("/usr/share/datasets/fashion-mnist")]
 
 DOWNLOAD_TIMEOUT_S = 60
+STALE_PART_S = 3600  # a temporary download file this old belongs to no running download
+
+CANNOT_WRITE = "cannot write to"
 
 _CACHE: dict[str, np.ndarray] = {}
 
 
 def data_dir() -> Path:
-    """The folder where d2lutil keeps downloaded data (Section 4.2).
+    """The folder where d2lutil keeps data files (Section 2.2; Fashion-MNIST goes there).
 
     ``$D2LUTIL_DATA`` when set, else ``$XDG_CACHE_HOME/d2lutil``, else
     ``~/.cache/d2lutil``. It is not created until something is downloaded.
@@ -104,76 +99,94 @@ def fashion_mnist_array(name: str, root: str | os.PathLike | None = None) -> np.
     return _CACHE[key]
 
 
-def _own_dirs(home: Path) -> list[Path]:
-    return [home / "fashion-mnist", home / "FashionMNIST" / "raw", home]
-
-
 def _verified_bytes(name: str, home: Path) -> bytes:
     tried: list[str] = []
-    for folder in _own_dirs(home) + list(SYSTEM_DIRS):
-        found = False
+    for folder in [
+        home / "fashion-mnist",
+        home / "FashionMNIST" / "raw",
+        home,
+        *SYSTEM_DIRS,
+    ]:
         for path in (folder / f"{name}.gz", folder / name):
-            content, problem = _read_checked(path, name)
+            content, problem = _checked(path, name)
             if content is not None:
+                if corrupt := [t for t in tried if "not found" not in t]:
+                    warnings.warn(
+                        f"Fashion-MNIST: using {_shown(path)}; skipped {'; '.join(corrupt)} "
+                        "(delete a corrupt copy, or let the next download replace it).",
+                        stacklevel=3,
+                    )
                 return content
-            if problem != "not found":
-                found = True
-                tried.append(f"{_shown(path)}: {problem}")
-        if not found:
-            tried.append(f"{_shown(folder / name)}[.gz]: not found")
-    target = home / "fashion-mnist"
+            tried.append(f"{_shown(path)}: {problem}")
+        if tried[-2:] == [
+            f"{_shown(folder / n)}: not found" for n in (f"{name}.gz", name)
+        ]:
+            tried[-2:] = [f"{_shown(folder / name)}[.gz]: not found"]
     for mirror in FASHION_MNIST_MIRRORS:
         url = f"{mirror}{name}.gz"
-        content, problem = _download_checked(url, target / f"{name}.gz", name)
-        if content is not None:
+        content, problem = _download_checked(
+            url, home / "fashion-mnist" / f"{name}.gz", name
+        )
+        if content is not None:  # it replaced any corrupt copy there
             return content
         tried.append(f"download {url}: {problem}")
     raise RuntimeError(_not_found_message(name, home, tried))
 
 
-def _read_checked(path: Path, name: str) -> tuple[bytes | None, str]:
+def _checked(path: Path, name: str, gzipped=None) -> tuple[bytes | None, str]:
     """(content, "") for a good copy, else (None, what is wrong with it)."""
     try:
         raw = path.read_bytes()
+        if path.suffix == ".gz" if gzipped is None else gzipped:
+            raw = gzip.decompress(raw)
     except FileNotFoundError:
         return None, "not found"
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        return None, f"corrupt: not a complete gzip file ({err}); it is not used"
     except OSError as err:
         return None, f"unreadable ({err.strerror or err})"
-    return _checked(raw, path.suffix == ".gz", name)
-
-
-def _checked(raw: bytes, gzipped: bool, name: str) -> tuple[bytes | None, str]:
-    if gzipped:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            return None, f"corrupt: not a complete gzip file ({err}); it is not used"
     sha, size = FASHION_MNIST_FILES[name]
-    if len(raw) != size or hashlib.sha256(raw).hexdigest() != sha:
+    if len(raw) != size:
+        return None, f"corrupt: {len(raw)} bytes instead of {size}; it is not used"
+    if hashlib.sha256(raw).hexdigest() != sha:
         return None, (
-            f"corrupt: SHA-256 of its contents does not match ({len(raw)} bytes, "
-            f"expected {size}); it is not used"
+            "corrupt: the right size, but the SHA-256 of its contents differs from "
+            "the dataset's; it is not used"
         )
     return raw, ""
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Delete temporary files of downloads that were killed (older than STALE_PART_S)."""
+    for part in folder.glob(".*.part"):
+        try:
+            if time.time() - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another process removed it, or it is not ours to remove
 
 
 def _download_checked(url: str, dest: Path, name: str) -> tuple[bytes | None, str]:
     """Download ``url`` to a temporary file next to ``dest``; rename it only if it verifies."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(dest.parent)
         fd, tmp = tempfile.mkstemp(
             dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"
         )
     except OSError as err:
-        return None, f"cannot write to {_shown(dest.parent)} ({err.strerror or err})"
+        return None, f"{CANNOT_WRITE} {_shown(dest.parent)} ({err.strerror or err})"
     try:
         with (
             os.fdopen(fd, "wb") as out,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
+            limit = FASHION_MNIST_FILES[name][1] + (1 << 20)  # gzip only shrinks these
             while chunk := response.read(1 << 20):
+                if out.tell() + len(chunk) > limit:
+                    return None, f"refused: the server sent more than {limit} bytes"
                 out.write(chunk)
-        content, problem = _checked(Path(tmp).read_bytes(), True, name)
+        content, problem = _checked(Path(tmp), name, gzipped=True)
         if content is None:
             return None, f"downloaded file is {problem}"
         os.replace(tmp, dest)
@@ -216,6 +229,11 @@ def _not_found_message(name: str, home: Path, tried: list[str]) -> str:
         f"    from https://github.com/zalandoresearch/fashion-mnist into "
         f"{_shown(home / 'fashion-mnist')}/\n"
         f"    (or into a folder named by ${DATA_ENV}, or pass root=... to FashionMNIST);\n"
-        "  - connect to the internet so that the download can run.\n"
-        "A copy marked corrupt above can be deleted; the next good download replaces it."
+        + (
+            f"  - the download could not save its file: make {_shown(home)} writable,\n"
+            f"    or point ${DATA_ENV} at a writable folder.\n"
+            if any(CANNOT_WRITE in line for line in tried)
+            else "  - connect to the internet so that the download can run.\n"
+        )
+        + "A copy marked corrupt above can be deleted; the next good download replaces it."
     )

@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
+from .base import HyperParameters, check_hparams, check_memory, check_w_b
 from .plotting import show_images
-from .training import HyperParameters
 
 __all__ = [
-    "data_dir",
-    "DataModule",
-    "TensorLoader",
-    "SyntheticRegressionData",
-    "FashionMNIST",
-    "load_fashion_mnist",
-    "check_w_b",
-]
+    "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
+    "FashionMNIST", "load_fashion_mnist"
+]  # fmt: skip
 
 
 class TensorLoader:
@@ -49,13 +44,7 @@ class TensorLoader:
     batch holds the remaining examples and may be smaller.
     """
 
-    def __init__(
-        self,
-        tensors: Sequence[torch.Tensor],
-        batch_size: int,
-        shuffle: bool = False,
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, tensors, batch_size, shuffle=False, seed=None):
         self.tensors = tuple(tensors)
         _check_loader_args(self.tensors, batch_size)
         self.batch_size = int(batch_size)
@@ -73,15 +62,15 @@ class TensorLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         n = self.num_examples
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        if order is not None:  # indices on the data's device: no copy per batch
             order = order.to(self.tensors[0].device)
         for start in range(0, n, self.batch_size):
-            if self.shuffle:
+            if order is None:  # slices: views, no copy
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+            else:
                 idx = order[start : start + self.batch_size]
                 yield tuple(t.index_select(0, idx) for t in self.tensors)
-            else:
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
     def to(self, device: torch.device | str) -> TensorLoader:
         """Copy the loader's tensors to ``device`` once (in place) and return the loader."""
@@ -90,10 +79,8 @@ class TensorLoader:
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
-        return (
-            f"TensorLoader({len(self)} batches of {self.batch_size}, tensors {shapes}, "
-            f"shuffle={self.shuffle})"
-        )
+        batches = f"{len(self)} batches of {self.batch_size}"
+        return f"TensorLoader({batches}, tensors {shapes}, shuffle={self.shuffle})"
 
 
 class DataModule(HyperParameters):
@@ -121,9 +108,7 @@ class DataModule(HyperParameters):
         """Return the validation loader (Section 3.2)."""
         return self.get_dataloader(train=False)
 
-    def get_tensorloader(
-        self, tensors: Sequence[torch.Tensor], train: bool, indices=slice(0, None)
-    ) -> TensorLoader:
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)) -> TensorLoader:
         """Return a loader over the rows ``indices`` of ``tensors``, shuffled if ``train`` (Section 3.3)."""
         selected = [tensor[indices] for tensor in tensors]
         return TensorLoader(selected, self.batch_size, shuffle=train)
@@ -132,15 +117,7 @@ class DataModule(HyperParameters):
 class SyntheticRegressionData(DataModule):
     """Synthetic data for linear regression: y = Xw + b + noise (Section 3.3)."""
 
-    def __init__(
-        self,
-        w: torch.Tensor,
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-    ):
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32):
         super().__init__()
         self.save_hyperparameters()
         check_w_b(w, b)
@@ -169,6 +146,7 @@ class FashionMNIST(DataModule):
     def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
         super().__init__(root=root)
         self.save_hyperparameters()
+        check_memory(70_000, resize)  # both splits, before loading either
         self.train = TensorDataset(
             *load_fashion_mnist(train=True, resize=resize, root=root)
         )
@@ -181,18 +159,8 @@ class FashionMNIST(DataModule):
 
         ``indices`` may be a tensor (on any device), a list or a range.
         """
-        names = (
-            "t-shirt",
-            "trouser",
-            "pullover",
-            "dress",
-            "coat",
-            "sandal",
-            "shirt",
-            "sneaker",
-            "bag",
-            "ankle boot",
-        )
+        names = ("t-shirt", "trouser", "pullover", "dress", "coat",
+                 "sandal", "shirt", "sneaker", "bag", "ankle boot")  # fmt: skip
         numbers = torch.as_tensor(indices).tolist()  # plain Python ints
         return [names[k] for k in numbers]
 
@@ -212,21 +180,25 @@ class FashionMNIST(DataModule):
 
 
 def load_fashion_mnist(
-    train: bool = True, resize=(28, 28), root: str | os.PathLike | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+    train=True, resize=(28, 28), root=None
+) -> tuple[torch.Tensor, ...]:
     """Fashion-MNIST as tensors: images (N, 1, H, W) float32 in [0, 1], labels (N,) int64.
 
     ``train=True`` gives the 60,000 training examples, ``False`` the 10,000
     test examples. Files come from ``root``, the data directory, Debian's copy
     or a verified download, in that order.
     """
-    size = _check_resize(resize)
+    size = check_memory(60_000 if train else 10_000, resize)
     split = "train" if train else "t10k"
     images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
     labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
-    X = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255)
-    if size != tuple(X.shape[-2:]):
-        X = _resize(X, size)
+    X = torch.empty(len(images), 1, *size)  # filled in place, a chunk at a time
+    for i in range(0, len(images), 4096):
+        part = torch.tensor(images[i : i + 4096]).unsqueeze(1).float().div_(255)
+        if size != tuple(part.shape[-2:]):  # bilinear, antialiased
+            part = F.interpolate(part, size=size, mode="bilinear", antialias=True)
+            part.clamp_(0, 1)
+        X[i : i + 4096] = part
     return X, torch.from_numpy(labels.astype("int64"))
 
 
@@ -234,59 +206,13 @@ def load_fashion_mnist(
 
 
 def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size <= 0
-    ):
-        raise ValueError(
-            f"batch_size must be a positive integer, got {batch_size!r}; pass e.g. batch_size=32."
-        )
-    if not tensors or not all(
-        isinstance(t, torch.Tensor) and t.ndim > 0 for t in tensors
-    ):
+    check_hparams("TensorLoader", {"batch_size": batch_size})
+    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
         raise TypeError(
             "TensorLoader needs one or more tensors of at least one dimension."
         )
-    sizes = {len(t) for t in tensors}
-    if len(sizes) != 1:
+    if len({len(t) for t in tensors}) != 1:
         raise ValueError(
-            f"the tensors must have the same number of examples (first dimension), "
+            "the tensors must have the same number of examples (first dimension), "
             f"got {[len(t) for t in tensors]}."
         )
-
-
-def check_w_b(w: torch.Tensor, b) -> None:
-    """Check that ``w`` is a 1-D weight tensor and ``b`` a single number (Section 3.3)."""
-    if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
-        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-        raise ValueError(
-            f"w must be a 1-D tensor of weights, one per feature, got {got}; "
-            "e.g. w=torch.tensor([2, -3.4])."
-        )
-    if isinstance(b, torch.Tensor) and b.numel() != 1:
-        raise ValueError(
-            f"b must be a single number (the bias), got a tensor of shape {tuple(b.shape)}; "
-            "e.g. b=4.2."
-        )
-    if not isinstance(b, (torch.Tensor, int, float)) or isinstance(b, bool):
-        raise TypeError(f"b must be a number, got {type(b).__name__}; e.g. b=4.2.")
-
-
-def _check_resize(resize) -> tuple[int, int]:
-    size = (resize, resize) if isinstance(resize, int) else tuple(resize)
-    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise ValueError(
-            f"resize must be a pair of positive integers (height, width), got {resize!r}; "
-            "e.g. resize=(28, 28)."
-        )
-    return size
-
-
-def _resize(X: torch.Tensor, size: tuple[int, int], chunk: int = 4096) -> torch.Tensor:
-    """Bilinear, antialiased resize of an image batch, a chunk at a time."""
-    parts = [
-        F.interpolate(X[i : i + chunk], size=size, mode="bilinear", antialias=True)
-        for i in range(0, len(X), chunk)
-    ]
-    return torch.cat(parts).clamp_(0, 1)

@@ -5,20 +5,13 @@ helpers below pick the device, so no notebook names one. CUDA comes first, then
 Apple's MPS, then the CPU.
 """
 
-from __future__ import annotations
-
 import torch
 
 __all__ = ["cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus"]
 
 
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
-
-
 def cpu() -> torch.device:
-    """Return the CPU device (Section 3.2: where Trainer trains without a GPU)."""
+    """Return the CPU device, where ``Trainer`` trains when there is no GPU."""
     return torch.device("cpu")
 
 
@@ -29,14 +22,14 @@ def num_gpus() -> int:
     """
     if torch.cuda.is_available():
         return torch.cuda.device_count()
-    return 1 if _mps_available() else 0
+    return int(torch.backends.mps.is_available())
 
 
 def gpu(i: int = 0) -> torch.device:
     """Return the ``i``-th GPU: ``cuda:i`` with CUDA, ``mps`` on an Apple GPU.
 
     Raises a ValueError when there is no such GPU; ``try_gpu(i)`` falls back to
-    the CPU instead (Section 3.2).
+    the CPU instead.
     """
     _check_gpu_index(i)
     if torch.cuda.is_available():
@@ -45,10 +38,8 @@ def gpu(i: int = 0) -> torch.device:
 
 
 def try_gpu(i: int = 0) -> torch.device:
-    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 3.2)."""
-    if num_gpus() >= i + 1:
-        return gpu(i)
-    return cpu()
+    """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 4.4)."""
+    return gpu(i) if num_gpus() > i else cpu()
 
 
 def try_all_gpus() -> list[torch.device]:

@@ -4,8 +4,6 @@ Each model comes twice, as the chapters teach it: from scratch (parameters as
 tensors, our own loss) and concise (``torch.nn`` layers and losses).
 """
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -13,21 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import check_labels
 from .training import SGD, Module
 
 __all__ = [
-    "LinearRegressionScratch",
-    "LinearRegression",
-    "Classifier",
-    "SoftmaxRegressionScratch",
-    "SoftmaxRegression",
-    "MLPScratch",
-    "MLP",
-    "softmax",
-    "cross_entropy",
-    "relu",
-    "check_labels",
-]
+    "LinearRegressionScratch", "LinearRegression", "Classifier",
+    "SoftmaxRegressionScratch", "SoftmaxRegression", "MLPScratch", "MLP", "softmax",
+    "cross_entropy", "relu"
+]  # fmt: skip
 
 
 class LinearRegressionScratch(Module):
@@ -89,25 +80,21 @@ class Classifier(Module):
         self.plot("loss", self.loss(Y_hat, Y), train=False)
         self.plot("acc", self.accuracy(Y_hat, Y), train=False)
 
-    def accuracy(
-        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
-    ) -> torch.Tensor:
+    def accuracy(self, Y_hat, Y, averaged=True) -> torch.Tensor:
         """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3).
 
         Extra leading dimensions are flattened: one value per label.
         """
-        check_labels(Y, Y_hat.shape[-1])
+        Y = check_labels(Y, Y_hat)
         correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
         return correct.mean() if averaged else correct
 
-    def loss(
-        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
-    ) -> torch.Tensor:
+    def loss(self, Y_hat, Y, averaged=True) -> torch.Tensor:
         """Return the cross-entropy of logits ``Y_hat`` for labels ``Y``, or one per example (Section 4.5).
 
         Extra leading dimensions are flattened: one loss per label.
         """
-        check_labels(Y, Y_hat.shape[-1])
+        Y = check_labels(Y, Y_hat)
         logits = Y_hat.reshape(-1, Y_hat.shape[-1])  # one row of q logits per label
         losses = F.cross_entropy(logits, Y.flatten(), reduction="none")
         return losses.mean() if averaged else losses
@@ -125,7 +112,7 @@ def softmax(X: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean of -log(probability of the true class) (Section 4.4)."""
-    check_labels(y, y_hat.shape[-1])
+    y = check_labels(y, y_hat)
     p_true = y_hat.gather(1, y.reshape(-1, 1))  # row i: the entry in column y[i]
     return -p_true.log().mean()
 
@@ -133,9 +120,7 @@ def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class SoftmaxRegressionScratch(Classifier):
     """Softmax regression from scratch (Section 4.4)."""
 
-    def __init__(
-        self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01
-    ):
+    def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
         self.W = torch.normal(
@@ -183,14 +168,7 @@ def relu(X: torch.Tensor) -> torch.Tensor:
 class MLPScratch(Classifier):
     """A multilayer perceptron with one hidden layer, from scratch (Section 5.2)."""
 
-    def __init__(
-        self,
-        num_inputs: int,
-        num_outputs: int,
-        num_hiddens: int,
-        lr: float,
-        sigma: float = 0.01,
-    ):
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
 
@@ -225,29 +203,3 @@ class MLP(Classifier):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""
         return self.net(X)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def check_labels(y: torch.Tensor, num_classes: int) -> None:
-    """Raise a clear error unless ``y`` holds class indices 0 .. num_classes - 1 (Section 4.3).
-
-    Float labels, or labels that do not fit the number of model outputs, would
-    otherwise give silently wrong accuracies or (on a GPU) an opaque device-side
-    assertion inside ``F.cross_entropy``.
-    """
-    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(
-            f"labels must be integer class indices, got a {y.dtype} tensor; "
-            "convert them with y.long()."
-        )
-    if y.numel() == 0:
-        return
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= num_classes:
-        raise ValueError(
-            f"labels must lie between 0 and {num_classes - 1} (the model has "
-            f"{num_classes} outputs), got labels from {low} to {high}. Check the labels "
-            "of the data, or give the model as many outputs as there are classes."
-        )

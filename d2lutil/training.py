@@ -1,19 +1,13 @@
-"""Training: the object-oriented skeleton of every model in the course.
+"""Training: the model and the loop that every chapter trains with.
 
-``HyperParameters`` and ``add_to_class`` (Section 3.2) let a class save its
-constructor arguments and grow one method at a time. ``Module`` holds a model,
-its loss and its optimizer; ``Trainer`` runs the loop (Sections 3.2 and 3.4).
-``SGD`` is the from-scratch optimizer of Section 3.4. ``Timer``, ``Accumulator``
-and ``seed`` are small utilities.
-
-Input checks, device moves and the progress display live in private helpers
-(names starting with ``_``), so that the methods the chapters teach stay short.
+``Module`` holds a model, its loss and its optimizer; ``Trainer`` runs the loop
+(Sections 3.2 and 3.4). ``SGD`` is the from-scratch optimizer of Section 3.4.
+``Timer`` and ``seed`` are small utilities.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,62 +17,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .base import HyperParameters, check_params
 from .devices import try_all_gpus
+from .plotting import ProgressBoard
 
-__all__ = [
-    "HyperParameters",
-    "add_to_class",
-    "Module",
-    "Trainer",
-    "SGD",
-    "Timer",
-    "Accumulator",
-    "seed",
-    "check_hparams",
-]
+__all__ = ["Module", "Trainer", "SGD", "Timer", "seed"]
 
-
-def add_to_class(Class: type) -> Callable:
-    """Decorator: add the decorated function to ``Class`` as a method (Section 3.2).
-
-    It lets a notebook define a class in one cell and its methods in later cells.
-    """
-
-    def attach(function: Callable) -> Callable:
-        setattr(Class, function.__name__, function)
-        return function
-
-    return attach
-
-
-class HyperParameters:
-    """Base class that saves a constructor's arguments as attributes (Section 3.2)."""
-
-    def save_hyperparameters(self, ignore: Iterable[str] = ()) -> None:
-        """Save the arguments of the calling ``__init__`` as attributes of ``self``.
-
-        ``self.hparams`` keeps them as a dict. Arguments named in ``ignore`` are
-        skipped. Arguments that must be positive (``lr``, ``batch_size``,
-        ``max_epochs``, ``num_train``) or non-negative (``num_gpus``,
-        ``num_workers``, ``gradient_clip_val``, ``num_val``) are checked here and
-        raise a clear error when they are not.
-        """
-        frame = inspect.currentframe().f_back
-        args = inspect.getargvalues(frame)
-        skip = set(ignore) | {"self"}
-        self.hparams = {
-            name: args.locals[name]
-            for name in args.args
-            if name not in skip and not name.startswith("_")
-        }
-        check_hparams(type(self).__name__, self.hparams)
-        for name, value in self.hparams.items():
-            setattr(self, name, value)
-
-    def __repr__(self) -> str:
-        hparams = getattr(self, "hparams", {})
-        args = ", ".join(f"{k}={_short_repr(v)}" for k, v in hparams.items())
-        return f"{type(self).__name__}({args})"
+# The training loss is checked on its device; it is looked at (one wait for
+# the GPU) every LOSS_CHECK_EVERY batches and at the end of every epoch.
+LOSS_CHECK_EVERY = 50
 
 
 class Module(nn.Module, HyperParameters):
@@ -135,9 +82,7 @@ class Module(nn.Module, HyperParameters):
         """Return minibatch SGD over the model's parameters (Sections 3.2 and 3.5)."""
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
-    def apply_init(
-        self, inputs: list[torch.Tensor], init: Callable | None = None
-    ) -> None:
+    def apply_init(self, inputs, init: Callable | None = None) -> None:
         """Run one forward pass so that lazy layers take their shapes, then apply ``init``.
 
         ``init`` is called on every submodule (``self.apply(init)``), after the
@@ -145,7 +90,14 @@ class Module(nn.Module, HyperParameters):
         """
         with torch.no_grad():
             self.forward(*inputs)
-        _check_no_lazy_parameters(self)
+        uninitialized = nn.parameter.UninitializedParameter
+        lazy = [n for n, p in self.named_parameters() if isinstance(p, uninitialized)]
+        if lazy:
+            raise RuntimeError(
+                "apply_init: after a forward pass these parameters are still "
+                f"uninitialised: {', '.join(lazy)}. Their layers were not used by "
+                "forward(); pass inputs that reach every lazy layer."
+            )
         if init is not None:
             self.apply(init)
 
@@ -182,19 +134,20 @@ class Trainer(HyperParameters):
     per ``fit``.
     """
 
-    def __init__(
-        self, max_epochs: int, num_gpus: int = 0, gradient_clip_val: float = 0
-    ):
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.gpus = try_all_gpus()[:num_gpus]
 
     def prepare_data(self, data: Any) -> None:
-        """Ask the data module for its loaders (Section 3.2)."""
+        """Ask the data module for its loaders and count their batches (Section 3.2)."""
         train, val = data.train_dataloader(), data.val_dataloader()
         self.num_train_batches = len(train)
         self.num_val_batches = 0 if val is None else len(val)
+        if self.gpus:  # in-memory loaders copy their tensors to the device once
+            train, val = (
+                x.to(self.gpus[0]) if hasattr(x, "to") else x for x in (train, val)
+            )
         self.train_dataloader, self.val_dataloader = train, val
-        self._put_data_on_device()
 
     def prepare_model(self, model: Module) -> None:
         """Connect the model to this trainer and move it to the GPU if any (Section 3.2)."""
@@ -209,9 +162,10 @@ class Trainer(HyperParameters):
         self.optim = model.configure_optimizers()
         self.train_batch_idx = self.val_batch_idx = 0
         for epoch in range(self.max_epochs):
-            self.epoch = epoch  # plot and the loss check read it
+            self.epoch = epoch  # plot and check_loss read it
             self.fit_epoch()
-        model.board.show()
+        if hasattr(model.board, "show"):  # any board will do; ours shows its figure
+            model.board.show()
 
     def prepare_batch(self, batch: list[torch.Tensor]) -> list[torch.Tensor]:
         """Move a batch to the training device (Section 3.4)."""
@@ -220,57 +174,64 @@ class Trainer(HyperParameters):
         return [tensor.to(self.gpus[0]) for tensor in batch]
 
     def fit_epoch(self) -> None:
-        """One pass over the training data, then one over the validation data (Section 3.4)."""
+        """Update the model on every training batch, then score every validation batch (Section 3.4)."""
         self.model.train()
-        for batch in self.train_dataloader:
-            self.optim.zero_grad()  # forget the previous minibatch's gradients
-            loss = self.model.training_step(self.prepare_batch(batch))
-            self._check_loss(loss)
+        for batch in map(self.prepare_batch, self.train_dataloader):
+            loss = self.model.training_step(batch)
+            self.check_loss(loss)
+            self.optim.zero_grad()  # the gradient of this batch only
             loss.backward()
             if self.gradient_clip_val > 0:
                 self.clip_gradients(self.gradient_clip_val, self.model)
             self.optim.step()
             self.train_batch_idx += 1
-        if self.val_dataloader is not None:
-            self.model.eval()
-            with torch.no_grad():
-                for batch in self.val_dataloader:
-                    self.model.validation_step(self.prepare_batch(batch))
-                    self.val_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        self.model.eval()
+        with torch.no_grad():  # scoring needs no gradients
+            for batch in map(self.prepare_batch, self.val_dataloader):
+                self.model.validation_step(batch)
+                self.val_batch_idx += 1
 
     def clip_gradients(self, grad_clip_val: float, model: Module) -> None:
         """Rescale the gradients so that their overall norm is at most ``grad_clip_val``.
 
         The overall norm treats all gradients as one long vector; it equals the
-        norm of the vector of the per-tensor norms.
+        norm of the vector of the per-tensor norms. No gradient: nothing to do.
         """
-        grads = [
-            p.grad for p in model.parameters() if p.requires_grad and p.grad is not None
-        ]
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if not grads:
+            return
         norm = torch.stack([grad.norm() for grad in grads]).norm()
         if norm > grad_clip_val:
             for grad in grads:
                 grad.mul_(grad_clip_val / norm)
 
-    def _put_data_on_device(self) -> None:
-        # Copy the loaders' tensors to the training device once per fit, so
-        # that prepare_batch's .to() is a no-op; other loaders are left as is.
-        if not self.gpus:
-            return
-        for name in ("train_dataloader", "val_dataloader"):
-            loader = getattr(self, name)
-            if hasattr(loader, "to"):
-                setattr(self, name, loader.to(self.gpus[0]))
+    def check_loss(self, loss: torch.Tensor) -> None:
+        """Stop training with a clear error, naming epoch and batch, once the loss is not finite.
 
-    def _check_loss(self, loss: torch.Tensor) -> None:
-        if not bool(torch.isfinite(loss.detach()).all()):
-            batch = self.train_batch_idx - self.epoch * self.num_train_batches
+        The losses stay on their device and are looked at together, with one
+        wait for the GPU, every ``LOSS_CHECK_EVERY`` batches and at the end of
+        each epoch; the error names the first batch whose loss was not finite.
+        """
+        batch = self.train_batch_idx - self.epoch * self.num_train_batches
+        if batch == 0:
+            self.unchecked_losses = []
+        self.unchecked_losses.append(loss.detach().float().mean())
+        last = batch + 1 == self.num_train_batches
+        if len(self.unchecked_losses) < LOSS_CHECK_EVERY and not last:
+            return
+        losses = torch.stack(self.unchecked_losses).cpu()
+        self.unchecked_losses = []
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            first = int(bad[0])
             raise FloatingPointError(
-                f"the training loss became {float(loss.detach().float().mean())} in epoch "
-                f"{self.epoch + 1} of {self.max_epochs}, batch {batch + 1} of "
-                f"{self.num_train_batches}; training stopped. Usually the learning rate is "
-                "too large (try a smaller lr), the inputs are not scaled, or the loss takes "
-                "the log of zero."
+                f"the training loss became {float(losses[first])} in epoch "
+                f"{self.epoch + 1} of {self.max_epochs}, batch "
+                f"{batch + 2 - len(losses) + first} of {self.num_train_batches}; "
+                "training stopped. Usually the learning rate is too large (try a "
+                "smaller lr), the inputs are not scaled, or the loss takes the log of zero."
             )
 
 
@@ -279,13 +240,14 @@ class SGD(HyperParameters):
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float):
         self.save_hyperparameters()
-        self.params = list(params)  # a generator could be gone through only once
+        self.params = check_params(params)
 
     @torch.no_grad()
     def step(self) -> None:
         """Move every parameter a step of size ``lr`` against its gradient."""
         for param in self.params:
-            param.sub_(self.lr * param.grad)
+            if param.grad is not None:  # as in torch.optim.SGD: no gradient, no step
+                param.sub_(self.lr * param.grad)
 
     def zero_grad(self) -> None:
         """Set every gradient to zero."""
@@ -295,56 +257,35 @@ class SGD(HyperParameters):
 
 
 class Timer:
-    """Record running times (Section 3.1)."""
+    """A stopwatch that keeps every lap: ``start()``, then ``stop()`` (Section 3.1)."""
 
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.times: list[float] = []  # one entry per stop(), in seconds
         self.start()
 
     def start(self) -> None:
-        """Start the timer."""
-        self.tik = time.perf_counter()
+        """Begin a new lap now."""
+        self.began = time.perf_counter()
 
     def stop(self) -> float:
-        """Stop the timer, record the time since ``start`` and return it."""
-        self.times.append(time.perf_counter() - self.tik)
+        """End the lap, keep its length in ``times`` and return it."""
+        self.times.append(time.perf_counter() - self.began)
         return self.times[-1]
 
     def avg(self) -> float:
-        """Return the average recorded time."""
-        return sum(self.times) / len(self.times)
+        """The mean lap."""
+        return self.sum() / len(self.times)
 
     def sum(self) -> float:
-        """Return the sum of the recorded times."""
-        return sum(self.times)
+        """The total of all laps."""
+        return float(np.sum(self.times))
 
     def cumsum(self) -> list[float]:
-        """Return the running totals of the recorded times."""
-        return np.cumsum(self.times).tolist()
+        """The time elapsed at the end of each lap."""
+        return list(itertools.accumulate(self.times))
 
     def __repr__(self) -> str:
         return f"Timer({len(self.times)} times recorded)"
-
-
-class Accumulator:
-    """Sum ``n`` running totals (such as correct predictions and examples seen)."""
-
-    def __init__(self, n: int) -> None:
-        self.data = [0.0] * n
-
-    def add(self, *args: float) -> None:
-        """Add one value to each total."""
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
-
-    def reset(self) -> None:
-        """Set every total back to zero."""
-        self.data = [0.0] * len(self.data)
-
-    def __getitem__(self, idx: int) -> float:
-        return self.data[idx]
-
-    def __repr__(self) -> str:
-        return f"Accumulator({self.data})"
 
 
 def seed(s: int = 0) -> None:
@@ -352,59 +293,6 @@ def seed(s: int = 0) -> None:
     random.seed(s)
     np.random.seed(s)
     torch.manual_seed(s)
-
-
-# ---------------------------------------------------------------- helpers
-
-_POSITIVE = ("lr", "batch_size", "max_epochs", "num_train")
-_NON_NEGATIVE = ("num_gpus", "num_workers", "gradient_clip_val", "num_val")
-_INTEGER = (
-    "batch_size",
-    "max_epochs",
-    "num_train",
-    "num_val",
-    "num_gpus",
-    "num_workers",
-)
-
-
-def check_hparams(owner: str, hparams: dict[str, Any]) -> None:
-    """Reject impossible hyperparameter values with a clear error (Section 3.2).
-
-    ``lr``, ``batch_size``, ``max_epochs`` and ``num_train`` must be positive; ``num_gpus``,
-    ``num_workers``, ``gradient_clip_val`` and ``num_val`` non-negative; counts integers.
-    ``owner`` names the class in the message.
-    """
-    for name, value in hparams.items():
-        if name not in _POSITIVE + _NON_NEGATIVE:
-            continue
-        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        is_real = is_int or isinstance(value, (float, np.floating))
-        if name in _INTEGER and not is_int:
-            raise TypeError(f"{owner}: {name} must be an integer, got {value!r}.")
-        if not is_real or math.isnan(value) or math.isinf(value):
-            raise TypeError(f"{owner}: {name} must be a finite number, got {value!r}.")
-        if name in _POSITIVE and value <= 0:
-            raise ValueError(
-                f"{owner}: {name} must be positive, got {value!r}; pass a value > 0 "
-                f"(for example {name}={_EXAMPLES[name]})."
-            )
-        if name in _NON_NEGATIVE and value < 0:
-            raise ValueError(f"{owner}: {name} must be 0 or more, got {value!r}.")
-
-
-_EXAMPLES = {"lr": 0.1, "batch_size": 32, "max_epochs": 10, "num_train": 1000}
-
-
-def _short_repr(value: Any) -> str:
-    """repr() that keeps big tensors and lists of tensors to one short line."""
-    if isinstance(value, torch.Tensor) and value.numel() > 6:
-        return f"<tensor of shape {tuple(value.shape)}>"
-    if isinstance(value, (list, tuple)) and any(
-        isinstance(v, torch.Tensor) for v in value
-    ):
-        return f"<{len(value)} tensor{'' if len(value) == 1 else 's'}>"
-    return repr(value)
 
 
 def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:
@@ -417,22 +305,3 @@ def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:
     if value.grad is not None:
         moved.grad = fn(value.grad)
     return moved
-
-
-def _check_no_lazy_parameters(model: nn.Module) -> None:
-    lazy = [
-        name
-        for name, p in model.named_parameters()
-        if isinstance(p, nn.parameter.UninitializedParameter)
-    ]
-    if lazy:
-        raise RuntimeError(
-            f"apply_init: after a forward pass these parameters are still uninitialised: "
-            f"{', '.join(lazy)}. Their layers were not used by forward(); pass inputs "
-            "that reach every lazy layer."
-        )
-
-
-# ProgressBoard subclasses HyperParameters (defined above), so it is imported
-# after it; the package imports this module before plotting.
-from .plotting import ProgressBoard  # noqa: E402

@@ -65,7 +65,7 @@ def run_record(seconds: float) -> dict[str, object]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
-        "stored": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "stored": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seconds": round(seconds, 1),
         "versions": versions,
         "device": device_name(),

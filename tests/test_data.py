@@ -102,7 +102,9 @@ def test_default_seed_comes_from_torch_global_generator():
 
 @pytest.mark.parametrize("bad", [0, -5, 2.5, None, True])
 def test_non_positive_batch_size_is_rejected(bad):
-    with pytest.raises((ValueError, TypeError), match="batch_size must be a positive"):
+    with pytest.raises(
+        (ValueError, TypeError), match="batch_size must be (an int|pos)"
+    ):
         d2l.TensorLoader((torch.zeros(4),), bad)
 
 
@@ -125,7 +127,8 @@ def test_synthetic_data_follows_the_model():
     d2l.seed(0)
     w, b = torch.tensor([2.0, -3.4]), 4.2
     data = d2l.SyntheticRegressionData(w, b, noise=0.0, num_train=30, num_val=20)
-    assert data.X.shape == (50, 2) and data.y.shape == (50, 1)
+    assert data.X.shape == (50, 2)
+    assert data.y.shape == (50, 1)
     torch.testing.assert_close(data.y, data.X @ w.reshape(-1, 1) + b)
     noisy = d2l.SyntheticRegressionData(w, b, noise=0.01, num_train=3000, num_val=0)
     residual = noisy.y - (noisy.X @ w.reshape(-1, 1) + b)
@@ -139,7 +142,8 @@ def test_synthetic_loaders_split_train_and_validation():
     )
     train = torch.cat([X for X, _ in data.train_dataloader()])
     val = torch.cat([X for X, _ in data.val_dataloader()])
-    assert len(data.train_dataloader()) == 3 and len(data.val_dataloader()) == 2
+    assert len(data.train_dataloader()) == 3
+    assert len(data.val_dataloader()) == 2
     assert sorted(train.reshape(-1).tolist()) == sorted(
         data.X[:10].reshape(-1).tolist()
     )
@@ -147,7 +151,7 @@ def test_synthetic_loaders_split_train_and_validation():
 
 
 @pytest.mark.parametrize(
-    "w, b, match",
+    ("w", "b", "match"),
     [
         (torch.tensor([[2.0, -3.4]]), 4.2, "w must be a 1-D tensor"),
         (torch.tensor(2.0), 4.2, "w must be a 1-D tensor"),
@@ -157,7 +161,7 @@ def test_synthetic_loaders_split_train_and_validation():
             torch.tensor([4.2, 1.0]),
             "b must be a single number",
         ),
-        (torch.tensor([2.0, -3.4]), "4.2", "b must be a number"),
+        (torch.tensor([2.0, -3.4]), "4.2", "b must be a single number"),
     ],
 )
 def test_synthetic_data_rejects_wrong_w_and_b(w, b, match):
@@ -166,7 +170,7 @@ def test_synthetic_data_rejects_wrong_w_and_b(w, b, match):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    ("kwargs", "match"),
     [
         ({"batch_size": 0}, "batch_size must be positive"),
         ({"batch_size": -32}, "batch_size must be positive"),
@@ -201,14 +205,18 @@ def fashion():
 
 def test_fashion_mnist_sizes_and_classes(fashion):
     X, y = fashion.train.tensors
-    assert len(fashion.train) == 60000 and len(fashion.val) == 10000
+    assert len(fashion.train) == 60000
+    assert len(fashion.val) == 10000
     image, label = fashion.train[0]
-    assert image.shape == (1, 28, 28) and int(label) == 9
-    assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32
+    assert image.shape == (1, 28, 28)
+    assert int(label) == 9
+    assert X.shape == (60000, 1, 28, 28)
+    assert X.dtype == torch.float32
     assert fashion.val.tensors[0].shape == (10000, 1, 28, 28)
     assert torch.bincount(y).tolist() == [6000] * 10
     assert torch.bincount(fashion.val.tensors[1]).tolist() == [1000] * 10
-    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert float(X.min()) == 0.0
+    assert float(X.max()) == 1.0
     # the published per-pixel statistics of the training set
     assert abs(float(X.mean()) - 0.2860) < 5e-4
     assert abs(float(X.std()) - 0.3530) < 5e-4
@@ -216,13 +224,14 @@ def test_fashion_mnist_sizes_and_classes(fashion):
 
 def test_fashion_mnist_loaders(fashion):
     train = fashion.train_dataloader()
-    assert len(train) == 235 and len(fashion.val_dataloader()) == 40
+    assert len(train) == 235
+    assert len(fashion.val_dataloader()) == 40
     X, y = next(iter(train))
-    assert X.shape == (256, 1, 28, 28) and y.dtype == torch.int64
+    assert X.shape == (256, 1, 28, 28)
+    assert y.dtype == torch.int64
     Xv, yv = next(iter(fashion.val_dataloader()))
-    assert torch.equal(Xv, fashion.val.tensors[0][:256]) and torch.equal(
-        yv, fashion.val.tensors[1][:256]
-    )
+    assert torch.equal(Xv, fashion.val.tensors[0][:256])
+    assert torch.equal(yv, fashion.val.tensors[1][:256])
 
 
 def test_text_labels(fashion):
@@ -242,12 +251,13 @@ def test_text_labels(fashion):
 @needs_debian_copy
 def test_resize_only_when_asked():
     X, y = d2l.load_fashion_mnist(train=False, resize=(14, 14), root=DEBIAN)
-    assert X.shape == (10000, 1, 14, 14) and len(y) == 10000
+    assert X.shape == (10000, 1, 14, 14)
+    assert len(y) == 10000
     full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
     # antialiased downsampling by 2 is close to 2x2 average pooling
     pooled = torch.nn.functional.avg_pool2d(full[:100], 2)
     assert float((X[:100] - pooled).abs().mean()) < 0.05
-    with pytest.raises(ValueError, match="resize must be a pair"):
+    with pytest.raises(ValueError, match="resize must be a positive integer or a pair"):
         d2l.load_fashion_mnist(train=False, resize=(0, 28), root=DEBIAN)
 
 
@@ -297,7 +307,8 @@ def test_checksums_are_those_of_the_debian_copy():
 def test_a_good_copy_in_the_data_folder_is_used(isolated):
     write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", good_labels())
     labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
-    assert labels.shape == (10000,) and labels.dtype == np.uint8
+    assert labels.shape == (10000,)
+    assert labels.dtype == np.uint8
     # uncompressed copies are accepted too
     plain = isolated.parent / "plain"
     (plain / "fashion-mnist").mkdir(parents=True)
@@ -313,7 +324,7 @@ def test_corrupt_copy_is_refused_with_every_place_named(isolated):
     with pytest.raises(RuntimeError) as err:
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     message = str(err.value)
-    assert f"{corrupt}: corrupt: SHA-256" in message
+    assert f"{corrupt}: corrupt: the right size, but the SHA-256" in message
     assert str(isolated / "FashionMNIST" / "raw" / LABELS) in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "D2LUTIL_DATA" in message
@@ -332,7 +343,8 @@ def test_truncated_gzip_is_refused(isolated):
 def test_system_copy_is_used_after_a_corrupt_cached_copy(isolated, monkeypatch):
     monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [DEBIAN])
     write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
-    labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
+    with pytest.warns(UserWarning, match="skipped"):
+        labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert np.array_equal(labels, np.frombuffer(good_labels(), np.uint8, offset=8))
 
 
@@ -372,3 +384,152 @@ def test_unreachable_mirror_is_reported(isolated, monkeypatch, tmp_path):
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     with pytest.raises(ValueError, match="unknown Fashion-MNIST file"):
         _datasets.fashion_mnist_array("nonsense", root=isolated)
+
+
+# ----------------------------------------------------------- bad input, probed
+
+
+@pytest.mark.parametrize("batch_size", [np.int64(32), 32])
+def test_numpy_integers_are_integers_everywhere(batch_size):
+    data = d2l.SyntheticRegressionData(
+        torch.tensor([1.0]), 0.0, num_train=64, batch_size=batch_size
+    )
+    assert len(data.train_dataloader()) == 2
+    assert d2l.TensorLoader((torch.zeros(64),), batch_size).batch_size == 32
+
+
+@pytest.mark.parametrize(
+    "resize", [28.0, True, (28, 28.0), (28,), "28", (0, 28), (np.int64(0), 5)]
+)
+def test_bad_resize_is_named_before_anything_loads(resize, monkeypatch):
+    monkeypatch.setattr(_datasets, "fashion_mnist_array", None)  # must not be reached
+    with pytest.raises(
+        ValueError, match=r"resize must be a positive integer or a pair"
+    ):
+        d2l.FashionMNIST(resize=resize)
+    with pytest.raises(
+        ValueError, match=r"resize must be a positive integer or a pair"
+    ):
+        d2l.load_fashion_mnist(resize=resize)
+
+
+def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch):
+    from d2lutil import base, data
+
+    monkeypatch.setattr(base, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(data, "fashion_mnist_array", None)  # nothing is loaded
+    with pytest.raises(
+        MemoryError, match=r"70,000 images resized to \(224, 224\) need about 14.0 GB"
+    ):
+        d2l.FashionMNIST(resize=(224, 224))
+    with pytest.raises(
+        MemoryError, match=r"60,000 images .* need about 12.0 GB, but only 8.0 GB"
+    ):
+        d2l.load_fashion_mnist(resize=224)
+
+
+def test_available_memory_is_a_plausible_number():
+    from d2lutil import base
+
+    have = base.available_memory()
+    assert have is None or 10**7 < have < 10**14
+
+
+@needs_debian_copy
+def test_resized_images_fill_one_preallocated_tensor(monkeypatch):
+    # No concatenation of resized chunks (which peaked at about twice the data's size).
+    monkeypatch.setattr(torch, "cat", None)
+    X, _ = d2l.load_fashion_mnist(train=False, resize=(32, 20), root=DEBIAN)
+    assert X.shape == (10000, 1, 32, 20)
+    assert X.is_contiguous()
+    assert 0 <= float(X.min())
+    assert float(X.max()) <= 1
+    same, _ = d2l.load_fashion_mnist(train=False, resize=28, root=DEBIAN)
+    full, _ = d2l.load_fashion_mnist(train=False, root=DEBIAN)
+    assert torch.equal(same, full)
+
+
+@pytest.mark.parametrize(
+    ("w", "b", "noise", "error", "match"),
+    [
+        (torch.tensor([2, -3]), 4.2, 0.01, TypeError, "w must hold floats"),
+        (torch.tensor([2.0]), 4.2, "0.01", TypeError, "noise must be a finite number"),
+        (torch.tensor([2.0]), 4.2, float("nan"), TypeError, "noise must be a finite"),
+        (torch.tensor([2.0]), 4.2, -0.1, ValueError, "noise must be 0 or more"),
+    ],
+)
+def test_synthetic_data_rejects_bad_w_and_noise_up_front(w, b, noise, error, match):
+    with pytest.raises(error, match=match):
+        d2l.SyntheticRegressionData(w, b, noise=noise)
+
+
+def test_an_unwritable_data_folder_says_so(isolated, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        _datasets, "FASHION_MNIST_MIRRORS", [(tmp_path / "m").as_uri() + "/"]
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("D2LUTIL_DATA", str(blocker))
+    with pytest.raises(RuntimeError) as err:
+        _datasets.fashion_mnist_array(LABELS)
+    message = str(err.value)
+    assert "cannot write to" in message
+    assert "make " + str(blocker) + " writable" in message
+    assert "D2LUTIL_DATA" in message
+    assert "connect to the internet" not in message
+
+
+@needs_debian_copy
+def test_sizes_and_checksums_are_reported_apart(isolated):
+    content = bytearray(good_labels())
+    content[100] = (content[100] + 1) % 10  # same size, other bytes
+    write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", bytes(content))
+    write_gz(isolated / "fashion-mnist" / LABELS, b"short")
+    (isolated / "fashion-mnist" / LABELS).write_bytes(b"short")
+    with pytest.raises(RuntimeError) as err:
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    message = str(err.value)
+    assert "the right size, but the SHA-256 of its contents differs" in message
+    assert "5 bytes instead of 10008" in message
+
+
+@needs_debian_copy
+def test_a_corrupt_copy_skipped_for_another_is_warned_about(isolated, monkeypatch):
+    monkeypatch.setattr(_datasets, "SYSTEM_DIRS", [DEBIAN])
+    bad = write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
+    with pytest.warns(UserWarning, match=f"using {DEBIAN}.*skipped {bad}: corrupt"):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+
+
+@needs_debian_copy
+def test_stale_part_files_are_cleaned_and_fresh_ones_kept(
+    isolated, monkeypatch, tmp_path
+):
+    import os
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    folder = isolated / "fashion-mnist"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / f".{LABELS}.gz.old.part", folder / f".{LABELS}.gz.new.part"
+    stale.write_bytes(b"killed download")
+    fresh.write_bytes(b"download in progress elsewhere")
+    os.utime(stale, (1, 1))  # 1970: long dead
+    _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [fresh.name, f"{LABELS}.gz"]
+    )
+
+
+def test_downloads_are_size_capped(isolated, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / f"{LABELS}.gz").write_bytes(b"\0" * (10008 + (1 << 20) + 1))
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    with pytest.raises(
+        RuntimeError, match=r"refused: the server sent more than 1058584"
+    ):
+        _datasets.fashion_mnist_array(LABELS, root=isolated)
+    assert list((isolated / "fashion-mnist").iterdir()) == []

@@ -88,11 +88,12 @@ def test_relu_keeps_the_dtype(dtype):
 
 
 @pytest.mark.parametrize(
-    "labels, match",
+    ("labels", "match"),
     [
         (torch.tensor([0, 3]), r"between 0 and 2 .*3 outputs.*from 0 to 3"),
         (torch.tensor([-1, 1]), r"from -1 to 1"),
-        (torch.tensor([0.0, 1.0]), r"integer class indices"),
+        (torch.tensor([0.0, 1.5]), r"whole numbers"),
+        (torch.tensor([True, False]), r"class indices, got a torch.bool"),
     ],
 )
 def test_labels_outside_the_class_range_are_rejected(labels, match):
@@ -167,7 +168,8 @@ def test_linear_regression_concise_is_nn_linear_with_mse():
     torch.testing.assert_close(y_hat, X @ w.T + b)
     torch.testing.assert_close(model.loss(y_hat, y), F.mse_loss(y_hat, y))
     opt = model.configure_optimizers()
-    assert isinstance(opt, torch.optim.SGD) and opt.defaults["lr"] == 0.1
+    assert isinstance(opt, torch.optim.SGD)
+    assert opt.defaults["lr"] == 0.1
 
 
 def test_softmax_regression_scratch_equals_a_linear_layer_with_softmax():
@@ -220,7 +222,8 @@ def test_mlp_concise_matches_scratch_with_the_same_weights():
     concise = d2l.MLP(num_outputs=3, num_hiddens=4, lr=0.1)
     X = torch.randn(5, 1, 2, 3)
     concise(X)  # the lazy layers take their shapes
-    assert concise.net[1] is concise.net.hidden and concise.net[3] is concise.net.output
+    assert concise.net[1] is concise.net.hidden
+    assert concise.net[3] is concise.net.output
     with torch.no_grad():
         concise.net.hidden.weight.copy_(scratch.W1.T)
         concise.net.hidden.bias.copy_(scratch.b1)
@@ -261,3 +264,62 @@ def test_softmax_scratch_trains_on_a_separable_problem():
     d2l.Trainer(max_epochs=5).fit(model, Data())
     assert model.accuracy(model(X), y).item() > 0.95
     assert model.board.data["val_acc"][-1][1] > 0.95
+
+
+def test_float_labels_that_are_whole_numbers_work_as_in_the_book():
+    Y_hat = torch.tensor([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.2, 0.2, 0.6]])
+    model = d2l.Classifier()
+    for Y in (torch.tensor([1, 2, 2]), torch.tensor([1.0, 2.0, 2.0])):
+        torch.testing.assert_close(model.accuracy(Y_hat, Y), torch.tensor(2 / 3))
+        torch.testing.assert_close(
+            model.loss(Y_hat, Y), F.cross_entropy(Y_hat, torch.tensor([1, 2, 2]))
+        )
+        torch.testing.assert_close(
+            d2l.cross_entropy(Y_hat, Y), -Y_hat[[0, 1, 2], [1, 2, 2]].log().mean()
+        )
+
+
+@pytest.mark.parametrize(
+    ("y_hat_shape", "y_shape", "match"),
+    [
+        ((4, 10), (1,), r"per label, got predictions \(4, 10\), labels \(1,\)"),
+        ((4, 10), (2,), r"per label, got predictions \(4, 10\), labels \(2,\)"),
+        ((4, 10), (8,), r"per label, got predictions \(4, 10\), labels \(8,\)"),
+        ((10,), (1,), r"one row of class scores per label, got predictions \(10,\)"),
+    ],
+)
+def test_predictions_and_labels_must_agree_in_count(y_hat_shape, y_shape, match):
+    Y_hat = torch.rand(y_hat_shape).softmax(dim=-1)
+    Y = torch.zeros(y_shape, dtype=torch.int64)
+    model = d2l.Classifier()
+    for fn in (model.accuracy, model.loss, d2l.cross_entropy):
+        with pytest.raises(ValueError, match=match):
+            fn(Y_hat, Y)
+
+
+def test_extra_leading_dimensions_still_work():
+    Y_hat = torch.rand(2, 3, 5)  # e.g. 2 sequences of 3 steps, 5 classes
+    Y = Y_hat.argmax(dim=-1)
+    assert d2l.Classifier().accuracy(Y_hat, Y) == 1.0
+
+
+def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
+    # Reading label values on a GPU waits for it: only every LABEL_CHECK_EVERY-th call looks.
+    from d2lutil import base
+
+    looks = []
+
+    class FakeGPULabels(torch.Tensor):
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+        def min(self, *args, **kwargs):
+            looks.append(1)
+            return super().min(*args, **kwargs)
+
+    monkeypatch.setitem(base._label_calls, "n", 0)
+    y = torch.tensor([0, 1]).as_subclass(FakeGPULabels)
+    for _ in range(2 * base.LABEL_CHECK_EVERY):
+        base.check_labels(y, torch.rand(2, 3))
+    assert len(looks) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,8 @@ def test_notebook_name_shows_its_section(path: Path):
     match = SECTION_NAME.match(path.name)
     assert match, f"{path.name}: name notebooks <chapter>_<section>_<words>.ipynb"
     chapter_dir = CHAPTER_DIR.match(path.parent.name)
-    assert chapter_dir and chapter_dir.group(1) == match.group(1), (
+    assert chapter_dir, f"{path.parent.name} is not a chapter folder NN_name"
+    assert chapter_dir.group(1) == match.group(1), (
         f"{path.name} lies in {path.parent.name}, not in its chapter's folder"
     )
 
@@ -177,13 +179,32 @@ def test_first_code_cell_is_the_colab_setup_cell(path: Path):
     )
 
 
-def test_setup_cell_does_nothing_where_d2lutil_is_installed():
-    namespace: dict = {}
-    body = setup_cell_source(repository_url()).replace(
-        "%pip", "raise AssertionError  #"
-    )
-    exec(compile(body, "<setup cell>", "exec"), namespace)  # noqa: S102
-    assert "d2lutil" in namespace
+class _RecordingShell:
+    def __init__(self):
+        self.magics = []
+
+    def run_line_magic(self, name, line):
+        self.magics.append((name, line))
+
+
+def _run_setup_cell(path: Path, monkeypatch, importable: bool) -> list:
+    """Run a notebook's own first code cell as IPython would; return the magics it ran."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cell = next(c for c in load(path)["cells"] if c["cell_type"] == "code")
+    python = TransformerManager().transform_cell(source(cell))
+    if not importable:
+        monkeypatch.setitem(sys.modules, "d2lutil", None)  # import d2lutil fails
+    shell = _RecordingShell()
+    exec(compile(python, str(path), "exec"), {"get_ipython": lambda: shell})
+    return shell.magics
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_setup_cell_installs_only_where_d2lutil_is_missing(path: Path, monkeypatch):
+    assert _run_setup_cell(path, monkeypatch, importable=True) == []
+    magics = _run_setup_cell(path, monkeypatch, importable=False)
+    assert magics == [("pip", f'install --quiet "d2lutil @ git+{repository_url()}"')]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
@@ -199,10 +220,10 @@ def test_structure_title_summary_exercises(path: Path):
             continue
         if not in_fence and re.match(r"^#{1,6} ", line):
             headings.append(len(line.split(" ")[0]))
-    assert headings and headings[0] == 1 and headings.count(1) == 1, (
-        "exactly one '#' title, at the top"
-    )
-    for before, after in zip(headings, headings[1:]):
+    assert headings, "headings"
+    assert headings[0] == 1, "the '#' title comes first"
+    assert headings.count(1) == 1, "exactly one '#' title"
+    for before, after in zip(headings, headings[1:], strict=False):
         assert after <= before + 1, f"heading levels skip from {before} to {after}"
     assert re.search(r"^## Summary\s*$", text, re.MULTILINE), "a '## Summary' section"
     assert re.search(r"^## Exercises\s*$", text, re.MULTILINE), (

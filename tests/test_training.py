@@ -44,7 +44,7 @@ def test_save_hyperparameters_saves_the_arguments_only():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    ("kwargs", "match"),
     [
         ({"max_epochs": 0}, "max_epochs must be positive"),
         ({"max_epochs": -3}, "max_epochs must be positive"),
@@ -149,17 +149,21 @@ def test_to_moves_plain_tensor_attributes_and_keeps_them_leaves():
     model = Scratch()
     model.w.grad = torch.full((3,), 0.5)
     model.to("meta")
-    assert model.w.device.type == "meta" and model.c.device.type == "meta"
-    assert model.w.is_leaf and model.w.requires_grad
+    assert model.w.device.type == "meta"
+    assert model.c.device.type == "meta"
+    assert model.w.is_leaf
+    assert model.w.requires_grad
     assert not model.c.requires_grad
-    assert model.w.grad is not None and model.w.grad.device.type == "meta"
+    assert model.w.grad is not None
+    assert model.w.grad.device.type == "meta"
     assert model.lin.weight.device.type == "meta"
 
 
 def test_double_converts_scratch_parameters_and_an_optimizer_made_after_updates_them():
     model = d2l.LinearRegressionScratch(2, lr=0.5)
     model.double()
-    assert model.w.dtype == torch.float64 and model.b.dtype == torch.float64
+    assert model.w.dtype == torch.float64
+    assert model.b.dtype == torch.float64
     opt = model.configure_optimizers()
     X = torch.ones(4, 2, dtype=torch.float64)
     loss = model.loss(model(X), torch.ones(4, 1, dtype=torch.float64))
@@ -264,8 +268,10 @@ def test_trainer_counts_batches_and_plots_on_the_board():
     model = d2l.LinearRegressionScratch(2, lr=0.03)
     trainer = d2l.Trainer(max_epochs=2)
     trainer.fit(model, data)
-    assert trainer.num_train_batches == 4 and trainer.num_val_batches == 32
-    assert trainer.train_batch_idx == 8 and trainer.val_batch_idx == 64
+    assert trainer.num_train_batches == 4
+    assert trainer.num_val_batches == 32
+    assert trainer.train_batch_idx == 8
+    assert trainer.val_batch_idx == 64
     # two training points per epoch, each the mean of two batches at x = i / 4
     # (i counts the batches before this one), and one validation point per epoch
     xs = [x for x, _ in model.board.data["train_loss"]]
@@ -284,8 +290,10 @@ def test_fit_without_validation_data_trains_and_plots_training_only():
     model = d2l.LinearRegressionScratch(2, lr=0.1)
     trainer = d2l.Trainer(max_epochs=3)
     trainer.fit(model, data)
-    assert trainer.num_val_batches == 0 and trainer.val_batch_idx == 0
-    assert trainer.train_batch_idx == 6 and trainer.epoch == 2
+    assert trainer.num_val_batches == 0
+    assert trainer.val_batch_idx == 0
+    assert trainer.train_batch_idx == 6
+    assert trainer.epoch == 2
     assert set(model.board.data) == {"train_loss"}
 
 
@@ -365,7 +373,8 @@ def test_trainer_puts_loaders_on_the_training_device(monkeypatch):
     trainer.gpus = [torch.device("meta")]  # stands in for a GPU
     trainer.prepare_data(data)
     X, y = next(iter(trainer.train_dataloader))
-    assert X.device.type == "meta" and y.device.type == "meta"
+    assert X.device.type == "meta"
+    assert y.device.type == "meta"
     assert data.X.device.type == "cpu"  # the data module keeps its own copy
     batch = trainer.prepare_batch([torch.zeros(2), torch.ones(2)])
     assert all(a.device.type == "meta" for a in batch)
@@ -379,19 +388,11 @@ def test_timer_records_times():
     first = timer.stop()
     timer.start()
     second = timer.stop()
-    assert timer.times == [first, second] and first >= 0
+    assert timer.times == [first, second]
+    assert first >= 0
     assert timer.sum() == pytest.approx(first + second)
     assert timer.avg() == pytest.approx((first + second) / 2)
     assert timer.cumsum() == pytest.approx([first, first + second])
-
-
-def test_accumulator_sums_and_resets():
-    acc = d2l.Accumulator(2)
-    acc.add(1, 2)
-    acc.add(torch.tensor(3), 4.5)
-    assert (acc[0], acc[1]) == (4.0, 6.5)
-    acc.reset()
-    assert acc.data == [0.0, 0.0]
 
 
 def test_seed_makes_every_generator_repeat():
@@ -404,3 +405,107 @@ def test_seed_makes_every_generator_repeat():
     assert draw() == first
     d2l.seed(4)
     assert draw() != first
+
+
+# --------------------------------------------------- bugs and bad input
+
+
+def test_timer_laps_add_up():
+    timer = d2l.Timer()
+    timer.times = [0.5, 0.25, 1.0]  # laps recorded earlier
+    assert (timer.sum(), timer.avg()) == (1.75, 1.75 / 3)
+    assert timer.cumsum() == [0.5, 0.75, 1.75]
+
+
+def test_clip_gradients_without_any_gradient_does_nothing():
+    model = d2l.LinearRegressionScratch(2, lr=0.1)  # no backward yet: no .grad
+    d2l.Trainer(max_epochs=1).clip_gradients(1.0, model)
+    assert model.w.grad is None
+    assert model.b.grad is None
+
+
+@pytest.mark.parametrize("params", [[], [torch.zeros(2)], iter([])])
+def test_sgd_needs_tensors_that_require_grad(params):
+    with pytest.raises(ValueError, match="non-empty list of tensors created with"):
+        d2l.SGD(params, lr=0.1)
+
+
+def test_sgd_step_before_backward_changes_nothing_as_torch_sgd():
+    ours, theirs = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    d2l.SGD([ours], lr=0.1).step()
+    torch.optim.SGD([theirs], lr=0.1).step()
+    assert ours.tolist() == theirs.tolist() == [1.0, 1.0]
+
+
+class CountingLoss(d2l.LinearRegression):
+    """Turns the loss of one chosen batch into nan; counts how often it is looked at."""
+
+    def __init__(self, bad_batch):
+        super().__init__(lr=0.01)
+        self.bad_batch, self.seen = bad_batch, 0
+
+    def loss(self, y_hat, y):
+        loss = super().loss(y_hat, y)
+        self.seen += self.training  # training batches only
+        return loss * math.nan if self.seen == self.bad_batch else loss
+
+
+@pytest.mark.parametrize(
+    ("bad", "epoch", "batch"), [(3, 1, 3), (75, 1, 75), (130, 2, 30)]
+)
+def test_the_loss_check_names_the_first_bad_batch(bad, epoch, batch):
+    # 100 training batches per epoch: losses are looked at every 50 batches and at
+    # the end of the epoch, and the message still names the batch that went bad.
+    data = make_data(num_train=100, batch_size=1)
+    with pytest.raises(
+        FloatingPointError, match=f"nan in epoch {epoch} of 3, batch {batch} of 100"
+    ):
+        d2l.Trainer(max_epochs=3).fit(CountingLoss(bad), data)
+
+
+def test_the_loss_is_looked_at_once_per_check_interval(monkeypatch):
+    looks = []
+    real_stack = torch.stack
+
+    def counting_stack(tensors, *args, **kwargs):
+        looks.append(len(tensors))
+        return real_stack(tensors, *args, **kwargs)
+
+    data = make_data(num_train=120, batch_size=1)
+    model = d2l.LinearRegression(lr=0.01)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.prepare_data(data)
+    trainer.prepare_model(model)
+    trainer.optim = model.configure_optimizers()
+    trainer.train_batch_idx = trainer.val_batch_idx = trainer.epoch = 0
+    trainer.val_dataloader = None
+    monkeypatch.setattr(torch, "stack", counting_stack)
+    trainer.fit_epoch()
+    assert looks == [50, 50, 20]  # every 50 batches and at the end of the epoch
+
+
+class ListBoard:
+    """A board of the reader's own: draw() only, no show()."""
+
+    def __init__(self):
+        self.calls = []
+
+    def draw(self, x, y, label, every_n=1):
+        self.calls.append(label)
+
+
+def test_fit_works_with_any_board():
+    model = d2l.LinearRegression(lr=0.01)
+    model.board = ListBoard()
+    d2l.Trainer(max_epochs=1).fit(model, make_data(num_train=64))
+    assert set(model.board.calls) == {"train_loss", "val_loss"}
+
+
+def test_board_points_have_x_and_y():
+    model = d2l.LinearRegression(lr=0.03)
+    model.board = d2l.ProgressBoard(display=False)
+    d2l.Trainer(max_epochs=2).fit(model, make_data())
+    last = model.board.data["val_loss"][-1]
+    assert (last.x, last.y) == tuple(last)
+    assert last.x == 2.0
+    assert last.y < 0.05
