@@ -173,6 +173,10 @@ def summary_lines(stats: dict) -> list[str]:
             lines.append(
                 f"  {impact}: {nodes} elements" + (f" ({detail})" if detail else "")
             )
+    if "workflows" in stats:
+        lines.append(f"workflows (check-jsonschema, offline): {stats['workflows']}")
+    if "pre_commit" in stats:
+        lines.append(f"pre-commit: {stats['pre_commit']}")
     if stats.get("screenshots"):
         lines.append("screenshots:")
         lines += [f"  {s}" for s in sorted(stats["screenshots"])]
