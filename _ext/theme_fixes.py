@@ -1,4 +1,4 @@
-"""Sphinx extension: two fixes to the theme's HTML found by axe-core (tests/test_site_browser.py).
+"""Sphinx extension: fixes to the theme's HTML found by the browser tests (tests/test_site_browser.py).
 
 1. The sidebar's expand/collapse toggles. pydata-sphinx-theme wraps every chapter with sections
    in ``<details>`` whose ``<summary>`` holds only a decorative chevron, so a screen reader
@@ -7,6 +7,10 @@
 2. The bibliography. docutils marks the entries ``role="doc-biblioentry"`` inside
    ``role="list"``: that role is deprecated (DPUB-ARIA 1.1) and a list needs ``listitem``
    children (axe ``aria-required-children``, critical). Entries become ``role="listitem"``.
+3. sphinx-thebe's inline configuration script is added to every page twice, and the second
+   ``const THEBE_JS_URL = ...`` raises "Identifier 'THEBE_JS_URL' has already been declared"
+   on every page load. Script tags that are exactly the same (file, body and attributes) are
+   written once.
 
 Registered in ``_config.yml`` under ``sphinx: local_extensions``.
 """
@@ -47,7 +51,26 @@ def _named(generate):
     return wrapper
 
 
+def unique_scripts(scripts: list) -> list:
+    """``scripts`` without repeats of the same tag (same file, priority and attributes)."""
+    seen, kept = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {})
+        key = (
+            str(getattr(script, "filename", script) or ""),  # None and "" alike
+            getattr(script, "priority", None),
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    return kept
+
+
 def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
+    if isinstance(context.get("script_files"), list):
+        # A new list: Sphinx restores its own list before every page.
+        context["script_files"] = unique_scripts(context["script_files"])
     if "generate_toctree_html" in context:
         context["generate_toctree_html"] = _named(context["generate_toctree_html"])
     body = context.get("body")
