@@ -268,6 +268,16 @@ def image_contrast(png: bytes) -> float:
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        grey = sorted(image.convert("L").getdata())
-    ink, paper = grey[len(grey) // 100], grey[len(grey) * 99 // 100]
+        histogram = image.convert("L").histogram()
+    total = sum(histogram)
+
+    def percentile(q: float) -> int:
+        seen = 0
+        for level, count in enumerate(histogram):
+            seen += count
+            if seen >= q * total:
+                return level
+        return 255
+
+    ink, paper = percentile(0.01), percentile(0.99)
     return contrast_ratio((ink, ink, ink), (paper, paper, paper))

@@ -284,6 +284,7 @@ def audit(browser, base_url, site_stats) -> dict[str, dict]:
     for old in sh.SCREENSHOTS.glob("*.png"):
         old.unlink()
     shots = set(_screenshot_pages())
+    plot_page = _plot_page()
     results: dict[str, dict] = {}
     visit = Visit(browser, base_url)
     try:
@@ -315,6 +316,9 @@ def audit(browser, base_url, site_stats) -> dict[str, dict]:
             if page in shots:
                 p.evaluate("window.scrollTo(0, 0)")
                 _save(p.screenshot, f"{page.slug}-light.png", site_stats)
+            if page == plot_page:
+                p.locator("div.cell_output img").first.scroll_into_view_if_needed()
+                _save(p.screenshot, f"{page.slug}-plot-light.png", site_stats)
             p.set_viewport_size(NARROW)
             settle(p)
             result["narrow"] = p.evaluate(OVERFLOW)
@@ -568,7 +572,9 @@ CONTRASTS = """(selectors) => {
   const out = {};
   for (const [name, selector] of Object.entries(selectors)) {
     out[name] = [...document.querySelectorAll(selector)]
-      .filter(e => e.getClientRects().length && e.textContent.trim())
+      .filter(e => e.getClientRects().length && e.textContent.trim() &&
+                   getComputedStyle(e).visibility === 'visible' &&
+                   getComputedStyle(e).opacity !== '0')
       .slice(0, 200)
       .map(e => ({fg: parse(getComputedStyle(e).color).slice(0, 3), bg: background(e),
                   text: e.textContent.trim().slice(0, 40)}));
@@ -584,6 +590,8 @@ READABLE = {
     "inline code": "article code.literal",
     "outputs": "article div.cell_output pre",
     "math": "article mjx-container",
+    "captions": "article figcaption, article figcaption *",
+    "toggles": "article summary p",
 }
 
 
@@ -633,14 +641,14 @@ def test_theme_switcher_gives_a_readable_dark_mode(
                             f"{page.docname}: {name} {item['text']!r} {ratio:.2f} "
                             f"({item['fg']} on {item['bg']})"
                         )
+            plots = p.locator("div.cell_output img")
+            for k in range(min(plots.count(), 3)):
+                plots.nth(k).scroll_into_view_if_needed()
+                ratio = sh.image_contrast(plots.nth(k).screenshot())
+                measured["plots"] += 1
+                if ratio < MIN_CONTRAST:
+                    poor.append(f"{page.docname}: plot {k} ink/paper {ratio:.2f}")
             if page is plot_page:
-                plots = p.locator("div.cell_output img")
-                for k in range(min(plots.count(), 3)):
-                    plots.nth(k).scroll_into_view_if_needed()
-                    ratio = sh.image_contrast(plots.nth(k).screenshot())
-                    measured["plots"] += 1
-                    if ratio < MIN_CONTRAST:
-                        poor.append(f"{page.docname}: plot {k} ink/paper {ratio:.2f}")
                 plots.first.scroll_into_view_if_needed()
                 _save(p.screenshot, f"{page.slug}-plot-dark.png", site_stats)
             responses.append(Axe().run(p).response)
