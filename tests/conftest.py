@@ -68,7 +68,20 @@ def pytest_testnodedown(node, error):
         _merge(_STATS, json.loads(payload))
 
 
-def pytest_runtest_logreport(report):
+class _NbvalReport:
+    """A plugin object, not a conftest hook: conftest hooks about a test item are only called
+    for items under the conftest's folder (tests/), and the notebooks are in chapters/."""
+
+    @staticmethod
+    def pytest_runtest_logreport(report):
+        _count_nbval(report)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_NbvalReport(), "course-nbval-report")
+
+
+def _count_nbval(report) -> None:
     """Count nbval cell results per notebook (on the controller: reports of every worker)."""
     path = report.nodeid.split("::", 1)[0]
     if not path.endswith(".ipynb"):
