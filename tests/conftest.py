@@ -172,6 +172,14 @@ def summary_lines(stats: dict) -> list[str]:
     ):
         if key in stats:
             lines.append(f"  {text}: {stats[key]}")
+    scaled = stats.get("scaled")
+    if scaled:
+        count = sum(n for n, _ in scaled.values())
+        page, (_, smallest) = min(scaled.items(), key=lambda kv: kv[1][1])
+        lines.append(
+            f"  formulas scaled to fit 390 px: {count} on {len(scaled)} pages, "
+            f"smallest {smallest:.0f} % ({page})"
+        )
     axe = stats.get("axe")
     if axe:
         lines.append(

@@ -205,6 +205,8 @@ OVERFLOW = """() => {
   const vw = document.documentElement.clientWidth;
   // Code blocks: a cell's code and its printed output (a wide table of data, say).
   const code = 'pre, div.highlight, .highlight, div.cell_input, div.cell_output';
+  // What a reader must see whole: formulas, figures, tables, navigation links.
+  const content = 'mjx-container, img, svg, table, figure, a, .prev-next-info';
   const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
     (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
   const visible = e => {
@@ -221,13 +223,22 @@ OVERFLOW = """() => {
     }
     return null;
   };
-  const sticking = [], scrolling = [];
+  const sticking = [], cut = [], scrolling = [];
   for (const e of document.body.querySelectorAll('*')) {
     const r = e.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || !visible(e)) continue;
-    if (r.right > vw + 1 || r.left < -1) {
-      const box = clippedBy(e);
-      if (!box || box === document.body) sticking.push(describe(e) + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+    const box = clippedBy(e);
+    const where = describe(e) + ' ' + Math.round(r.left) + '..' + Math.round(r.right);
+    if (!box || box === document.body) {
+      if (r.right > vw + 1 || r.left < -1) sticking.push(where);
+    } else if (e.matches(content) && ['hidden', 'clip'].includes(getComputedStyle(box).overflowX)) {
+      // Content cut off by a box that does not scroll: part of it cannot be seen at all.
+      const b = box.getBoundingClientRect();
+      // (MathJax's MathML copy for screen readers is clipped on purpose.)
+      const hidden = e.closest('mjx-assistive-mml, .visually-hidden, .sr-only');
+      if ((r.right > b.right + 1 || r.left < b.left - 1) && !e.closest(code) && !hidden) {
+        cut.push(where + ' in ' + describe(box));
+      }
     }
     const s = getComputedStyle(e);
     if (['auto', 'scroll'].includes(s.overflowX) && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && e !== document.body && e.tagName !== 'HTML') {
@@ -235,7 +246,10 @@ OVERFLOW = """() => {
     }
   }
   return {viewport: vw, documentWidth: document.documentElement.scrollWidth,
-          sticking: sticking.slice(0, 10), scrolling: scrolling.slice(0, 10)};
+          scales: [...document.querySelectorAll('mjx-math')]
+            .map(m => parseFloat(m.style.fontSize)).filter(s => s > 0),
+          sticking: sticking.slice(0, 10), cut: cut.slice(0, 10),
+          scrolling: scrolling.slice(0, 10)};
 }"""
 
 
@@ -444,10 +458,16 @@ def test_nothing_overflows_at_390_px_except_code(page, audit, site_stats):
     assert not narrow["sticking"], (
         f"{page.docname}: elements stick out of the viewport: {narrow['sticking']}"
     )
+    assert not narrow["cut"], (
+        f"{page.docname}: elements cut off by their box: {narrow['cut']}"
+    )
     assert not narrow["scrolling"], (
         f"{page.docname}: boxes other than code blocks scroll sideways: {narrow['scrolling']}"
     )
     site_stats["narrow"] = site_stats.get("narrow", 0) + 1
+    if narrow["scales"]:  # formulas _static/fit_math.js scaled down to fit
+        scaled = site_stats.setdefault("scaled", {})
+        scaled[page.docname] = [len(narrow["scales"]), min(narrow["scales"])]
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.docname)
