@@ -60,18 +60,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The tests that need the built site: they run after `make book`.
+SITE_TESTS := tests/test_site_html.py tests/test_site_browser.py
+NOT_SITE := $(foreach t,$(SITE_TESTS),--ignore=$(t))
+
 NBVAL_ARGS = --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
   --nbval-cell-timeout $(NBVAL_TIMEOUT)
 
 # Pieces of `make test`, for working on one part.
 unit: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/test_site.py -n $(JOBS) -q
+	$(BIN)/pytest tests $(NOT_SITE) -n $(JOBS) -q
 
 nbval: $(STAMP)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) --dist loadfile -q
 
 site-test: $(STAMP)
-	$(BIN)/pytest tests/test_site.py -q
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile -q
 
 # Everything, strictly (CI=true: tests that need the site or the browser fail, never skip):
 # lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
@@ -81,12 +85,11 @@ test: export CI = true
 test: $(STAMP) test-deps
 	$(MAKE) --no-print-directory lint
 	@mkdir -p $(REPORTS)
-	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters --ignore=tests/test_site.py $(NBVAL_ARGS) \
+	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters $(NOT_SITE) $(NBVAL_ARGS) \
 	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory book
-	$(BIN)/pytest tests/test_site.py
-	@cat _build/site-test-summary.txt 2>/dev/null || true
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile
 
 outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }

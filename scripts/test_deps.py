@@ -8,8 +8,8 @@ For each need, in order:
   verifies (``$D2LUTIL_DATA``, its cache folder, Debian's ``/usr/share/datasets/fashion-mnist``),
   else let d2lutil download it from the official mirrors (checksummed, written to a temporary
   file and renamed), else, on Debian as root, ``apt-get install dataset-fashion-mnist``.
-- **Chromium** (the browser test): reuse ``$CHROMIUM`` or a Chromium on the PATH or in Debian's
-  ``/usr/lib/chromium``, else, on Debian as root, ``apt-get install chromium``, else, where
+- **Chromium** (the browser test): reuse the one the browser test finds (``$CHROMIUM``, a known
+  install location such as Debian's ``/usr/lib/chromium``, the PATH, Playwright's own), else, on Debian as root, ``apt-get install chromium``, else, where
   Playwright is installed and the machine is online, ``playwright install chromium``.
 
 Where none of these works, it stops with one message that says what to install. It prints one
@@ -79,31 +79,11 @@ def ensure_dataset() -> None:
 
 
 def find_chromium() -> str | None:
-    """Path of a usable Chromium: $CHROMIUM, the PATH, Debian's folder, Playwright's own."""
-    explicit = os.environ.get("CHROMIUM")
-    if explicit:
-        return explicit if shutil.which(explicit) or Path(explicit).is_file() else None
-    for name in CHROMIUM_NAMES:
-        path = shutil.which(name)
-        if path:
-            return path
-    for path in CHROMIUM_PATHS:
-        if Path(path).is_file():
-            return path
-    return playwright_chromium()
+    """The browser the tests will drive: the same finder as the browser test's."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import site_helpers
 
-
-def playwright_chromium() -> str | None:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    try:
-        with sync_playwright() as p:
-            path = p.chromium.executable_path
-    except Exception:  # no driver, or no browser of its own
-        return None
-    return path if path and Path(path).is_file() else None
+    return site_helpers.chromium_executable()
 
 
 def ensure_browser() -> None:

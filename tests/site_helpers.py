@@ -1,19 +1,24 @@
-"""Helpers for tests/test_site.py: the book's page list, headless Chromium, HTML parsing.
+"""Helpers for the tests of the built site (tests/test_site_html.py, tests/test_site_browser.py).
 
-Kept out of conftest.py on purpose: only the browser test imports it.
+The book's page list in reading order, HTML parsing, where Chromium is, a local web server for
+``_build/html``, and colour arithmetic (WCAG contrast). Nothing here starts a browser by itself.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import re
 import shutil
-import subprocess
-import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import yaml
 from bs4 import BeautifulSoup
 
@@ -21,28 +26,27 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 SCREENSHOTS = BUILD / "screenshots"
-
-# Flags from TOOLCHAIN.md: no network, no first-run UI, a fresh profile per run.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    # Virtual time runs MathJax (and the theme's scripts) to completion before the dump.
-    "--virtual-time-budget=15000",
-]
-# Blink's preferred colour scheme: 0 is dark, 1 is light. The theme's default mode is "auto",
-# so this decides light or dark; passing it for light too keeps a host setting out of the test.
-COLOR_SCHEME = {"light": 1, "dark": 0}
+REPORTS = BUILD / "reports"
 
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test that lacks the built site or a browser; under CI=true, fail it."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
+    pytest.skip(reason)
+
+
+def require_site() -> Path:
+    if not (HTML / "index.html").exists():
+        unavailable(
+            f"no built site at {HTML}: run `make test` (it builds the site first) "
+            "or `make book`, then this test"
+        )
+    return HTML.resolve()
 
 
 def config() -> dict:
@@ -60,6 +64,14 @@ class Page:
     @property
     def html(self) -> Path:
         return HTML / f"{self.docname}.html"
+
+    @property
+    def source(self) -> Path:
+        return ROOT / f"{self.docname}{'.ipynb' if self.notebook else '.md'}"
+
+    @property
+    def url_path(self) -> str:
+        return f"{self.docname}.html"
 
     @property
     def slug(self) -> str:
@@ -92,50 +104,98 @@ def toc_pages() -> list[Page]:
     return pages
 
 
-def chromium() -> str | None:
-    """Path of a Chromium binary (Debian's `chromium`), or $CHROMIUM."""
-    candidates = [os.environ.get("CHROMIUM", ""), "chromium", "chromium-browser"]
-    candidates += ["google-chrome", "google-chrome-stable"]
-    for name in candidates:
-        if name and (path := shutil.which(name)):
+def colab_url(page: Page) -> str:
+    repo = config()["repository"]
+    github = repo["url"].rstrip("/").removeprefix("https://github.com/")
+    branch = repo.get("branch", "main")
+    return f"https://colab.research.google.com/github/{github}/blob/{branch}/{page.docname}.ipynb"
+
+
+# Chromium ----------------------------------------------------------------------------------
+
+# Real binaries first: Debian's /usr/bin/chromium is a shell wrapper around
+# /usr/lib/chromium/chromium, which Playwright must launch directly.
+CHROMIUM_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "/usr/lib/chromium-browser/chromium-browser",
+    "/usr/lib64/chromium-browser/chromium-browser",
+    "/snap/chromium/current/usr/lib/chromium-browser/chrome",
+    "/opt/google/chrome/chrome",
+)
+CHROMIUM_NAMES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+
+
+def chromium_executable() -> str | None:
+    """The Chromium binary to drive: $CHROMIUM, a known install location, one on PATH, else
+    Playwright's own (scripts/test_deps.py uses this finder too)."""
+    if os.environ.get("CHROMIUM"):
+        path = shutil.which(os.environ["CHROMIUM"]) or os.environ["CHROMIUM"]
+        return path if os.access(path, os.X_OK) else None
+    for path in CHROMIUM_CANDIDATES:
+        if os.access(path, os.X_OK):
             return path
-    return None
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            real = os.path.realpath(found)
+            if not _is_shell_script(real):
+                return real
+    return playwright_chromium()
 
 
-def render(
-    path: Path,
-    scheme: str = "light",
-    screenshot: Path | None = None,
-    height: int = 1600,
-) -> str:
-    """Load ``path`` in headless Chromium and return the DOM after its scripts ran.
+def playwright_chromium() -> str | None:
+    """Playwright's own Chromium, where `playwright install chromium` has put one."""
+    try:
+        from playwright.sync_api import sync_playwright
 
-    With ``screenshot``, the same run also saves a PNG of the window (1280 x ``height``
-    pixels; headless Chromium photographs the top of the page only).
-    """
-    binary = chromium()
-    assert binary, "Chromium not found (install Debian's `chromium`)"
-    args = [binary, *CHROMIUM_FLAGS, f"--window-size=1280,{height}"]
-    args.append(f"--blink-settings=preferredColorScheme={COLOR_SCHEME[scheme]}")
-    if screenshot is not None:
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        screenshot.unlink(missing_ok=True)
-        args.append(f"--screenshot={screenshot}")
-    args += ["--dump-dom", path.resolve().as_uri()]
-    last = ""
-    # One retry: a Chromium start can fail on a loaded machine.
-    for _attempt in range(2):
-        with tempfile.TemporaryDirectory(prefix="site-test-chromium-") as profile:
-            proc = subprocess.run(
-                [*args[:1], f"--user-data-dir={profile}", *args[1:]],
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-        if proc.returncode == 0 and "</html>" in proc.stdout:
-            return proc.stdout
-        last = f"exit {proc.returncode}; stderr tail: {proc.stderr[-2000:]}"
-    raise AssertionError(f"Chromium could not render {path}: {last}")
+        with sync_playwright() as playwright:
+            path = playwright.chromium.executable_path
+    except Exception:  # no playwright, no driver, or no browser of its own
+        return None
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def _is_shell_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return True
+
+
+# A web server for the built site -----------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".ipynb": "application/x-ipynb+json",
+    }
+
+    def log_message(self, format, *args):
+        pass
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (a free port); yields the base URL, ending in '/'."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+# HTML ----------------------------------------------------------------------------------------
 
 
 def soup(text: str) -> BeautifulSoup:
@@ -153,8 +213,7 @@ EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 def local_target(page: Path, url: str) -> tuple[Path, str] | None:
     """The file (and fragment) a relative URL in ``page`` points at; None for external URLs.
 
-    A pure anchor ("#x") gives ``page`` itself. ``file://`` URLs (MathJax writes absolute ones
-    into its font CSS) count as local.
+    A pure anchor ("#x") gives ``page`` itself. ``file://`` URLs count as local.
     """
     url = url.strip()
     if url.startswith("file://"):
@@ -184,16 +243,24 @@ def ids(document: BeautifulSoup) -> set[str]:
     return found
 
 
-def text_outside_code(node) -> str:
-    """Visible prose of ``node``: without scripts, styles, code, and typeset math."""
-    skip = {"script", "style", "pre", "code", "textarea", "noscript", "svg", "math"}
-    pieces = []
-    for string in node.find_all(string=True):
-        parents = {p.name for p in string.parents}
-        if parents & skip or any(name.startswith("mjx-") for name in parents if name):
-            continue
-        pieces.append(str(string))
-    return "".join(pieces)
+# Colour ----------------------------------------------------------------------------------------
+
+
+def relative_luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour given as 0..255 channels."""
+
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
+    """WCAG contrast ratio (1 .. 21) of two opaque sRGB colours."""
+    a, b = sorted((relative_luminance(fg[:3]), relative_luminance(bg[:3])))
+    return (b + 0.05) / (a + 0.05)
 
 
 def luminance(png: Path) -> float:
@@ -202,3 +269,28 @@ def luminance(png: Path) -> float:
 
     with Image.open(png) as image:
         return ImageStat.Stat(image.convert("L")).mean[0]
+
+
+def image_contrast(png: bytes) -> float:
+    """Contrast ratio between the ink and the paper of a picture (e.g. a plot's labels).
+
+    Ink is the 1st percentile of grey levels, paper the 99th (robust to antialiasing).
+    """
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        histogram = image.convert("L").histogram()
+    total = sum(histogram)
+
+    def percentile(q: float) -> int:
+        seen = 0
+        for level, count in enumerate(histogram):
+            seen += count
+            if seen >= q * total:
+                return level
+        return 255
+
+    ink, paper = percentile(0.01), percentile(0.99)
+    return contrast_ratio((ink, ink, ink), (paper, paper, paper))

@@ -208,6 +208,24 @@ def test_setup_cell_installs_only_where_d2lutil_is_missing(path: Path, monkeypat
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_setup_cell_is_collapsed_on_the_site(path: Path):
+    """The set-up cell carries the ``hide-input`` tag: the site shows it folded.
+
+    Only that tag: the cell stays a normal code cell (no ``remove-*`` tag, which would drop it
+    from the page, and no ``hide-cell``/``hide-output``), so Colab and Jupyter run it as is.
+    """
+    cells = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    first = tags(cells[0])
+    assert "hide-input" in first, (
+        'tag the first code cell "hide-input" (cell metadata {"tags": ["hide-input"]})'
+    )
+    hiding = [
+        t for t in first if t.startswith(("remove-", "hide-")) and t != "hide-input"
+    ]
+    assert not hiding, f"the set-up cell must only be collapsed, not {hiding}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
 def test_structure_title_summary_exercises(path: Path):
     cells = load(path)["cells"]
     markdown = [source(c) for c in cells if c["cell_type"] == "markdown"]
