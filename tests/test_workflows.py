@@ -52,7 +52,7 @@ def _uses(steps: list[dict], action: str) -> list[dict]:
 
 def test_workflows_match_the_published_schema(site_stats):
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert [f.name for f in files] == ["ci.yml", "pages.yml"], files
+    assert [f.name for f in files] == ["ci.yml", "floors.yml", "pages.yml"], files
     proc = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
         + [str(f) for f in files],
@@ -139,7 +139,7 @@ def test_pre_commit_config_is_valid_and_works_offline(site_stats):
     site_stats["pre_commit"] = f"{len(hooks)} local hooks, validate-config ok"
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "pages.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "floors.yml", "pages.yml"])
 def test_workflow_actions_are_pinned_to_a_major_version(name):
     for step in _steps(_load(WORKFLOWS / name)):
         if "uses" in step:
