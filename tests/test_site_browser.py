@@ -331,7 +331,9 @@ def audit(browser, base_url, site_stats) -> dict[str, dict]:
                 p.evaluate("window.scrollTo(0, 0)")
                 _save(p.screenshot, f"{page.slug}-light.png", site_stats)
             if page == plot_page:
-                p.locator("div.cell_output img").first.scroll_into_view_if_needed()
+                p.locator(
+                    "div.cell_output img:visible"
+                )  # not those in closed solutions.first.scroll_into_view_if_needed()
                 _save(p.screenshot, f"{page.slug}-plot-light.png", site_stats)
             p.set_viewport_size(NARROW)
             settle(p)
@@ -658,6 +660,7 @@ def test_theme_switcher_gives_a_readable_dark_mode(
                 assert p.evaluate("document.documentElement.dataset.theme") == "dark", (
                     f"{page.docname}: dark mode not kept after navigating"
                 )
+            settle(p)  # colours fade in over CSS transitions: measure the final ones
             for name, items in p.evaluate(CONTRASTS, READABLE).items():
                 for item in items:
                     ratio = sh.contrast_ratio(item["fg"], item["bg"])
@@ -667,7 +670,8 @@ def test_theme_switcher_gives_a_readable_dark_mode(
                             f"{page.docname}: {name} {item['text']!r} {ratio:.2f} "
                             f"({item['fg']} on {item['bg']})"
                         )
-            plots = p.locator("div.cell_output img")
+            # Plots in closed solution dropdowns are not shown, so not measured.
+            plots = p.locator("div.cell_output img:visible")
             for k in range(min(plots.count(), 3)):
                 plots.nth(k).scroll_into_view_if_needed()
                 ratio = sh.image_contrast(plots.nth(k).screenshot())
@@ -677,8 +681,8 @@ def test_theme_switcher_gives_a_readable_dark_mode(
             if page is plot_page:
                 plots.first.scroll_into_view_if_needed()
                 _save(p.screenshot, f"{page.slug}-plot-dark.png", site_stats)
+            settle(p)
             responses.append(Axe().run(p).response)
-            p.evaluate("window.scrollTo(0, 0)")
             if page is not plot_page or page in _screenshot_pages():
                 _save(p.screenshot, f"{page.slug}-dark.png", site_stats)
         assert not visit.errors, visit.errors
