@@ -53,7 +53,7 @@ def fashion_mnist_ready() -> str | None:
         load_fashion_mnist(train=False)
         load_fashion_mnist(train=True)
     except Exception as exc:  # whatever d2lutil reports, its message says why
-        return str(exc).strip().splitlines()[0]
+        return str(exc).strip().splitlines()[0].removesuffix(" Places tried:")
     return None
 
 
