@@ -276,6 +276,20 @@ def test_visualize_draws_a_titled_grid(fashion):
 LABELS = "t10k-labels-idx1-ubyte"
 
 
+def serve_from(monkeypatch, folder) -> None:
+    """Make ``folder`` (a local directory) the only download mirror."""
+    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [folder.as_uri() + "/"])
+
+
+def good_mirror(monkeypatch, tmp_path):
+    """A local mirror serving Debian's labels file; returns its folder."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
+    serve_from(monkeypatch, mirror)
+    return mirror
+
+
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
     """No system copy, no mirrors, an empty in-memory cache; returns a data folder."""
@@ -352,10 +366,7 @@ def test_system_copy_is_used_after_a_corrupt_cached_copy(isolated, monkeypatch):
 def test_download_replaces_a_corrupt_copy_after_verifying(
     isolated, monkeypatch, tmp_path
 ):
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
-    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    good_mirror(monkeypatch, tmp_path)
     cached = write_gz(isolated / "fashion-mnist" / f"{LABELS}.gz", b"garbage")
     labels = _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert labels.shape == (10000,)
@@ -371,7 +382,7 @@ def test_corrupt_download_leaves_nothing_behind(isolated, monkeypatch, tmp_path)
     content = bytearray(good_labels())
     content[-1] ^= 1
     write_gz(mirror / f"{LABELS}.gz", bytes(content))
-    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    serve_from(monkeypatch, mirror)
     with pytest.raises(RuntimeError, match="downloaded file is corrupt"):
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert list((isolated / "fashion-mnist").iterdir()) == []
@@ -507,10 +518,7 @@ def test_stale_part_files_are_cleaned_and_fresh_ones_kept(
 ):
     import os
 
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    shutil.copy(DEBIAN / f"{LABELS}.gz", mirror)
-    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    good_mirror(monkeypatch, tmp_path)
     folder = isolated / "fashion-mnist"
     folder.mkdir(parents=True)
     stale, fresh = folder / f".{LABELS}.gz.old.part", folder / f".{LABELS}.gz.new.part"
@@ -527,7 +535,7 @@ def test_downloads_are_size_capped(isolated, monkeypatch, tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / f"{LABELS}.gz").write_bytes(b"\0" * (10008 + (1 << 20) + 1))
-    monkeypatch.setattr(_datasets, "FASHION_MNIST_MIRRORS", [mirror.as_uri() + "/"])
+    serve_from(monkeypatch, mirror)
     with pytest.raises(
         RuntimeError, match=r"refused: the server sent more than 1058584"
     ):

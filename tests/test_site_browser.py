@@ -706,27 +706,29 @@ def test_theme_switcher_gives_a_readable_dark_mode(
         assert grey["dark"] < 100 < grey["light"], f"{page.docname}: grey levels {grey}"
 
 
+def _walk(visit, link: str, limit: int) -> list[str]:
+    """Follow ``link`` (next or previous) from the current page while there is one."""
+    p = visit.page
+    seen = [visit.docname()]
+    while p.locator(link).count():
+        assert len(seen) <= limit, f"{link} links loop: {seen}"
+        with p.expect_navigation(wait_until="domcontentloaded"):
+            p.locator(link).first.click()
+        seen.append(visit.docname())
+    return seen
+
+
 def test_next_and_previous_walk_the_book_in_toc_order(browser, base_url, site_stats):
     expected = [p.docname for p in PAGES]
     visit = Visit(browser, base_url)
     try:
         p = visit.page
         p.goto(visit.url(PAGES[0]), wait_until="domcontentloaded")
-        forward = [visit.docname()]
-        while p.locator("a.right-next").count():
-            assert len(forward) <= len(expected), f"next links loop: {forward}"
-            with p.expect_navigation(wait_until="domcontentloaded"):
-                p.locator("a.right-next").first.click()
-            forward.append(visit.docname())
+        forward = _walk(visit, "a.right-next", len(expected))
         assert forward == expected, (
             f"next links walk {forward}, _toc.yml order is {expected}"
         )
-        backward = [visit.docname()]
-        while p.locator("a.left-prev").count():
-            assert len(backward) <= len(expected), f"previous links loop: {backward}"
-            with p.expect_navigation(wait_until="domcontentloaded"):
-                p.locator("a.left-prev").first.click()
-            backward.append(visit.docname())
+        backward = _walk(visit, "a.left-prev", len(expected))
         assert backward == expected[::-1], f"previous links walk {backward}"
         assert not visit.failed, (visit.failed, visit.external)
         assert not visit.external, (visit.failed, visit.external)
