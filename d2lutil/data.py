@@ -17,6 +17,7 @@ mirrors; every file is checked by the SHA-256 of its contents (see
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Iterator
 
@@ -32,6 +33,7 @@ __all__ = [
     "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
     "FashionMNIST", "load_fashion_mnist"
 ]  # fmt: skip
+__all__ += ["k_fold_indices", "SensorArrayData"]
 
 
 class TensorLoader:
@@ -216,3 +218,78 @@ def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> No
             "the tensors must have the same number of examples (first dimension), "
             f"got {[len(t) for t in tensors]}."
         )
+
+
+# ------------------------------------------- model selection and weight decay
+
+
+def k_fold_indices(
+    num_examples: int, k: int, seed: int | None = 0
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The (training, validation) indices of each fold of K-fold cross-validation (Section 3.6).
+
+    The examples ``0, ..., num_examples - 1`` are split into ``k`` folds whose sizes
+    differ by at most one; every example lies in exactly one validation fold and in
+    the training part of the other ``k - 1``. ``seed`` shuffles the examples first,
+    with a generator of its own (the same seed, the same folds); ``seed=None`` keeps
+    their order, so that each fold is a block of consecutive examples (for data in
+    time order). Indices are int64 tensors in increasing order.
+    """
+    num_examples, k = operator.index(num_examples), operator.index(k)
+    if not 2 <= k <= num_examples:
+        raise ValueError(
+            f"k_fold_indices: k must be from 2 to num_examples={num_examples}, "
+            f"got k={k}; e.g. k_fold_indices({max(num_examples, 2)}, 2)."
+        )
+    order = torch.arange(num_examples)
+    if seed is not None:
+        generator = torch.Generator().manual_seed(seed)
+        order = torch.randperm(num_examples, generator=generator)
+    folds = []
+    for fold in torch.tensor_split(order, k):
+        in_fold = torch.zeros(num_examples, dtype=torch.bool)
+        in_fold[fold] = True
+        folds.append(
+            (torch.nonzero(~in_fold).flatten(), torch.nonzero(in_fold).flatten())
+        )
+    return folds
+
+
+class SensorArrayData(DataModule):
+    """An electronic nose: readings of a gas-sensor array and the concentration of one gas (Section 3.7).
+
+    Every example is one sample of air holding ``num_gases`` gases, with concentrations
+    drawn from N(0, 1) (deviations from their usual levels, in units of their
+    spread). Each of the ``num_sensors`` sensors responds to every gas, with
+    sensitivities drawn once from U(0, 1) (``self.sensitivity``, one row per sensor),
+    and adds noise of standard deviation ``noise``. The label is the concentration of
+    gas 0 as a reference instrument measures it, with error ``label_noise``.
+    ``self.gases`` keeps the true concentrations. The first ``num_train`` examples
+    train in minibatches; the other ``num_val`` validate, in one batch.
+    """
+
+    def __init__(
+        self, num_train=20, num_val=1000, num_sensors=30, num_gases=5, noise=1.0,
+        label_noise=0.3, batch_size=5,
+    ):  # fmt: skip
+        super().__init__()
+        self.save_hyperparameters()
+        if min(num_sensors, num_gases) < 1 or not label_noise >= 0:
+            raise ValueError(
+                "SensorArrayData needs at least one sensor and one gas and "
+                f"label_noise >= 0, got num_sensors={num_sensors}, "
+                f"num_gases={num_gases}, label_noise={label_noise}."
+            )
+        n = num_train + num_val
+        self.sensitivity = torch.rand(num_sensors, num_gases)
+        self.gases = torch.randn(n, num_gases)
+        readings = self.gases @ self.sensitivity.T
+        self.X = readings + noise * torch.randn(n, num_sensors)
+        self.y = self.gases[:, :1] + label_noise * torch.randn(n, 1)
+
+    def get_dataloader(self, train: bool) -> TensorLoader:
+        """Minibatches of the training examples, or all validation examples in one batch."""
+        n = self.num_train
+        if train:
+            return self.get_tensorloader([self.X, self.y], train, slice(0, n))
+        return TensorLoader([self.X[n:], self.y[n:]], max(self.num_val, 1))

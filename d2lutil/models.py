@@ -19,6 +19,7 @@ __all__ = [
     "SoftmaxRegressionScratch", "SoftmaxRegression", "MLPScratch", "MLP", "softmax",
     "cross_entropy", "relu"
 ]  # fmt: skip
+__all__ += ["l2_penalty", "WeightDecayScratch", "WeightDecay"]
 
 
 class LinearRegressionScratch(Module):
@@ -203,3 +204,41 @@ class MLP(Classifier):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""
         return self.net(X)
+
+
+def l2_penalty(w: torch.Tensor) -> torch.Tensor:
+    """Return half the squared L2 norm of ``w``, the penalty of weight decay (Section 3.7)."""
+    return (w**2).sum() / 2
+
+
+class WeightDecayScratch(LinearRegressionScratch):
+    """Linear regression from scratch whose loss adds ``lambd * l2_penalty(w)`` (Section 3.7).
+
+    Only the weights are penalized, not the bias.
+    """
+
+    def __init__(self, num_inputs: int, lambd: float, lr: float, sigma: float = 0.01):
+        super().__init__(num_inputs, lr, sigma)
+        self.save_hyperparameters()
+        if not lambd >= 0:  # a negative penalty would reward large weights
+            raise ValueError(f"lambd must be 0 or more, got {lambd!r}.")
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scratch loss plus the weight penalty."""
+        return super().loss(y_hat, y) + self.lambd * l2_penalty(self.w)
+
+
+class WeightDecay(LinearRegression):
+    """Concise linear regression with weight decay ``wd`` on the weights, not the bias (Section 3.7)."""
+
+    def __init__(self, wd: float, lr: float):
+        super().__init__(lr)
+        self.save_hyperparameters()
+
+    def configure_optimizers(self) -> torch.optim.SGD:
+        """Return PyTorch's SGD that decays the layer's weight but not its bias."""
+        groups = [
+            {"params": self.net.weight, "weight_decay": self.wd},
+            {"params": self.net.bias, "weight_decay": 0.0},
+        ]
+        return torch.optim.SGD(groups, lr=self.lr)
