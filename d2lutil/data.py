@@ -269,8 +269,9 @@ class SensorArrayData(DataModule):
     """
 
     def __init__(
-        self, num_train=20, num_val=1000, num_sensors=30, num_gases=5, noise=1.0,
-        label_noise=0.3, batch_size=5,
+        self, num_train: int = 20, num_val: int = 1000, num_sensors: int = 30,
+        num_gases: int = 5, noise: float = 1.0, label_noise: float = 0.3,
+        batch_size: int = 5,
     ):  # fmt: skip
         super().__init__()
         self.save_hyperparameters()
