@@ -13,6 +13,7 @@ without torchvision. Modules by role (each lists its names in ``__all__``):
   cross_entropy, relu
 - ``d2lutil.data``: data_dir, DataModule, TensorLoader,
   SyntheticRegressionData, FashionMNIST, load_fashion_mnist
+- ``d2lutil.evaluation``: accuracy_error_bar, hoeffding_error_bar
 - ``d2lutil.aliases``: d2l.torch's framework-neutral names (``reshape``,
   ``matmul``, ``nn_Module``, ...) and the modules ``plt``, ``np``, ``torch``,
   ``nn``, ``F``
@@ -24,11 +25,12 @@ live, record, terminal or off).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import aliases, base, data, devices, models, plotting, training
+from . import aliases, base, data, devices, evaluation, models, plotting, training
 from .aliases import *  # noqa: F403
 from .base import *  # noqa: F403
 from .data import *  # noqa: F403
 from .devices import *  # noqa: F403
+from .evaluation import *  # noqa: F403
 from .models import *  # noqa: F403
 from .plotting import *  # noqa: F403
 from .training import *  # noqa: F403
@@ -46,4 +48,5 @@ __all__ = [
     *models.__all__,
     *data.__all__,
     *aliases.__all__,
+    *evaluation.__all__,
 ]
