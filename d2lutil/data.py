@@ -294,3 +294,76 @@ class SensorArrayData(DataModule):
         if train:
             return self.get_tensorloader([self.X, self.y], train, slice(0, n))
         return TensorLoader([self.X[n:], self.y[n:]], max(self.num_val, 1))
+
+# ---------------------------------------------------------- Section 5.5
+
+
+def check_subset(
+    data, num_train: int, num_val: int, label_noise: float, pool: int
+) -> None:
+    """Refuse a subset that ``data`` cannot provide, or impossible settings (Section 5.5)."""
+    # The number of examples in data.train and data.val (FashionMNIST's TensorDatasets).
+    have = {split: len(getattr(data, split, ())) for split in ("train", "val")}
+    if not have["train"]:
+        raise TypeError(
+            "data must be a data module with .train and .val datasets, such as "
+            "d2l.FashionMNIST()."
+        )
+    for split, wanted in (("train", num_train), ("val", num_val)):
+        if wanted > have[split]:
+            raise ValueError(
+                f"num_{split}={wanted} is more than the {have[split]:,} examples of "
+                f"data.{split}."
+            )
+    if not 0 <= label_noise <= 1:
+        raise ValueError(f"label_noise must be a probability, got {label_noise!r}.")
+    if not (isinstance(pool, int) and 1 <= pool <= 28):
+        raise ValueError(f"pool must be a whole number from 1 to 28, got {pool!r}.")
+
+
+class SmallFashionMNIST(DataModule):
+    """A small, standardised and optionally noisy part of Fashion-MNIST (Section 5.5).
+
+    The first ``num_train`` training and ``num_val`` validation images of ``data`` (a
+    ``FashionMNIST``), average-pooled ``pool`` x ``pool`` (2: 14 x 14 pixels) and
+    standardised with the mean and standard deviation of the training images' pixels.
+    Each training label is replaced, with probability ``label_noise``, by a class drawn
+    uniformly at random (``seed`` fixes which); ``noisy`` marks the labels that changed.
+    Validation labels are never changed.
+    """
+
+    def __init__(
+        self,
+        data: FashionMNIST,
+        num_train: int = 1000,
+        num_val: int = 1000,
+        label_noise: float = 0.0,
+        pool: int = 2,
+        batch_size: int = 50,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["data"])
+        check_subset(data, num_train, num_val, label_noise, pool)
+        X, y = (t[:num_train] for t in data.train.tensors)
+        X_val, y_val = (t[:num_val] for t in data.val.tensors)
+        X, X_val = F.avg_pool2d(X, pool), F.avg_pool2d(X_val, pool)
+        mean, std = X.mean(), X.std()
+        generator = torch.Generator().manual_seed(seed)
+        replace = torch.rand(num_train, generator=generator) < label_noise
+        random_labels = torch.randint(0, 10, (num_train,), generator=generator)
+        labels = torch.where(replace, random_labels, y)
+        self.noisy = labels != y
+        self.train = TensorDataset((X - mean) / std, labels)
+        self.val = TensorDataset((X_val - mean) / std, y_val)
+
+    def get_dataloader(self, train: bool) -> TensorLoader:
+        """Training batches of ``batch_size``, shuffled; validation in batches of 1,000 (Section 5.5).
+
+        Scoring needs no small batches, and large ones are faster.
+        """
+        tensors = (self.train if train else self.val).tensors
+        return TensorLoader(tensors, self.batch_size if train else 1000, shuffle=train)
+
+
+__all__ += ["check_subset", "SmallFashionMNIST"]

@@ -242,3 +242,133 @@ class WeightDecay(LinearRegression):
             {"params": self.net.bias, "weight_decay": 0.0},
         ]
         return torch.optim.SGD(groups, lr=self.lr)
+
+# ---------------------------------------------------------- Section 5.4
+
+
+def xavier_std(fan_in: int, fan_out: int) -> float:
+    """The standard deviation of Xavier (Glorot) initialisation, sqrt(2 / (fan_in + fan_out)) (Section 5.4).
+
+    It keeps the variance of a layer's outputs and of its input gradients both near that
+    of its inputs and output gradients, a compromise between 1 / fan_in and 1 / fan_out.
+    """
+    if fan_in < 1 or fan_out < 1:
+        raise ValueError(
+            f"fan_in and fan_out must be positive, got {fan_in}, {fan_out}."
+        )
+    return (2 / (fan_in + fan_out)) ** 0.5
+
+
+def he_std(fan_in: int) -> float:
+    """The standard deviation of He (Kaiming) initialisation for ReLU layers, sqrt(2 / fan_in) (Section 5.4)."""
+    if fan_in < 1:
+        raise ValueError(f"fan_in must be positive, got {fan_in}.")
+    return (2 / fan_in) ** 0.5
+
+
+def init_xavier(module: nn.Module) -> None:
+    """Give a linear layer normal weights with standard deviation ``xavier_std`` and zero biases (Section 5.4).
+
+    Other modules are left alone, so that ``model.apply(init_xavier)`` or
+    ``model.apply_init(inputs, init_xavier)`` initialises every linear layer of a model.
+    """
+    if isinstance(module, nn.Linear):
+        fan_out, fan_in = module.weight.shape  # nn.Linear stores (outputs, inputs)
+        nn.init.normal_(module.weight, 0.0, xavier_std(fan_in, fan_out))
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def init_he(module: nn.Module) -> None:
+    """Give a linear layer normal weights with standard deviation ``he_std`` and zero biases (Section 5.4).
+
+    Other modules are left alone, as by ``init_xavier``.
+    """
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, 0.0, he_std(module.weight.shape[1]))
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+# ---------------------------------------------------------- Section 5.6
+
+
+def dropout_layer(X: torch.Tensor, dropout: float) -> torch.Tensor:
+    """Zero each entry of ``X`` with probability ``dropout``, scale the others by 1 / (1 - dropout) (Section 5.6).
+
+    Every entry keeps its expected value. The random mask is drawn on the device of ``X``.
+    """
+    if not 0 <= dropout <= 1:
+        raise ValueError(
+            f"dropout must be a probability between 0 and 1, got {dropout}."
+        )
+    if dropout == 1:  # all dropped: 1 / (1 - dropout) must not be computed
+        return torch.zeros_like(X)
+    # An entry is kept with probability 1 - dropout; the mask is made where X lives.
+    keep = torch.rand(X.shape, device=X.device) >= dropout
+    return X * keep / (1 - dropout)
+
+
+class DropoutMLPScratch(Classifier):
+    """An MLP with two hidden layers and dropout after each, dropout from scratch (Section 5.6).
+
+    The layers are ``nn.LazyLinear``; dropout (``dropout_layer``) acts only in training mode.
+    """
+
+    def __init__(
+        self,
+        num_outputs: int,
+        num_hiddens_1: int,
+        num_hiddens_2: int,
+        dropout_1: float,
+        dropout_2: float,
+        lr: float,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.hidden_1 = nn.LazyLinear(num_hiddens_1)
+        self.hidden_2 = nn.LazyLinear(num_hiddens_2)
+        self.output = nn.LazyLinear(num_outputs)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Flatten; two hidden layers, each ReLU then dropout while training; return the logits."""
+        H = X.flatten(start_dim=1)
+        hidden = ((self.hidden_1, self.dropout_1), (self.hidden_2, self.dropout_2))
+        for layer, dropout in hidden:
+            H = relu(layer(H))
+            if self.training:
+                H = dropout_layer(H, dropout)
+        return self.output(H)
+
+
+class DropoutMLP(Classifier):
+    """An MLP with two hidden layers and ``nn.Dropout`` after each (Section 5.6)."""
+
+    def __init__(
+        self,
+        num_outputs: int,
+        num_hiddens_1: int,
+        num_hiddens_2: int,
+        dropout_1: float,
+        dropout_2: float,
+        lr: float,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        layers = OrderedDict(
+            flatten=nn.Flatten(),
+            hidden_1=nn.LazyLinear(num_hiddens_1),
+            relu_1=nn.ReLU(),
+            dropout_1=nn.Dropout(dropout_1),
+            hidden_2=nn.LazyLinear(num_hiddens_2),
+            relu_2=nn.ReLU(),
+            dropout_2=nn.Dropout(dropout_2),
+            output=nn.LazyLinear(num_outputs),
+        )
+        self.net = nn.Sequential(layers)
+
+
+__all__ += [
+    "xavier_std", "he_std", "init_xavier", "init_he", "dropout_layer",
+    "DropoutMLPScratch", "DropoutMLP"
+]  # fmt: skip

@@ -305,3 +305,143 @@ def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:
     if value.grad is not None:
         moved.grad = fn(value.grad)
     return moved
+
+
+# ---------------------------------------------------------- Section 5.5
+
+
+def check_early_stopping(
+    monitor: Any, mode: Any, patience: Any, min_delta: Any
+) -> None:
+    """Refuse early-stopping settings that cannot work, with a clear error (Section 5.5).
+
+    ``monitor`` names a validation quantity (``"val_loss"``, ``"val_acc"``,
+    ``"val_<name>"``), ``mode`` is ``"min"`` or ``"max"``, ``patience`` a positive
+    integer or None (never stop), ``min_delta`` a finite number of at least 0.
+    """
+    if not (isinstance(monitor, str) and monitor.startswith("val_") and monitor[4:]):
+        raise ValueError(
+            "monitor must name a validation quantity, such as 'val_loss' or 'val_acc', "
+            f"got {monitor!r}."
+        )
+    if mode not in ("min", "max"):
+        raise ValueError(
+            "mode must be 'min' (smaller is better, as for a loss) or 'max' (larger is "
+            f"better, as for an accuracy), got {mode!r}."
+        )
+    whole = isinstance(patience, (int, np.integer)) and not isinstance(patience, bool)
+    if patience is not None and not (whole and patience > 0):
+        raise ValueError(
+            "patience must be a positive whole number of epochs, or None to never stop "
+            f"early, got {patience!r}."
+        )
+    number = isinstance(min_delta, (int, float, np.integer, np.floating))
+    if isinstance(min_delta, bool) or not number or not 0 <= min_delta < float("inf"):
+        raise ValueError(
+            f"min_delta must be a number of at least 0, got {min_delta!r}."
+        )
+
+
+@torch.no_grad()
+def evaluate(model: Module, dataloader: Iterable, metric: str = "loss") -> float:
+    """Return the mean of ``model.<metric>(Y_hat, Y)`` over every label in ``dataloader`` (Section 5.5).
+
+    ``metric`` names a method of the model that scores a batch, such as ``"loss"`` or
+    ``"accuracy"``. Each batch counts by its number of labels, so a smaller last batch
+    does not tilt the mean. The model runs in evaluation mode (no dropout), on the device
+    of its parameters, and is put back into the mode it was in.
+    """
+    if not callable(getattr(model, metric, None)):
+        raise ValueError(
+            f"{type(model).__name__} has no method {metric!r} to score a batch with; "
+            "use e.g. metric='loss' or metric='accuracy'."
+        )
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for *inputs, Y in dataloader:
+        inputs, Y = [X.to(device) for X in inputs], Y.to(device)
+        total += getattr(model, metric)(model(*inputs), Y) * Y.numel()
+        count += Y.numel()
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the data loader holds no examples.")
+    return float(total) / count
+
+
+class EarlyStoppingTrainer(Trainer):
+    """A Trainer that stops once a validation quantity stops improving (Section 5.5).
+
+    After every epoch it computes ``monitor`` on the whole validation set with
+    ``evaluate``: ``"val_loss"`` (``model.loss``), ``"val_acc"`` (``model.accuracy``) or
+    ``"val_<name>"`` for any method ``model.<name>(Y_hat, Y)``. With ``mode="min"``
+    smaller is better, with ``"max"`` larger. An epoch improves when it beats the best
+    value so far by more than ``min_delta``; after ``patience`` epochs in a row without
+    improvement the remaining epochs are skipped (``patience=None``: never). When ``fit``
+    ends, the model gets back the parameters and buffers of its best epoch
+    (``restore_best=False`` keeps the last ones). ``history`` lists the monitored value of
+    every epoch trained, ``best_epoch`` (counted from 1) and ``best_score`` say which was
+    best, and ``stopped_epoch`` is the epoch after which training stopped (None: it ran
+    all ``max_epochs``).
+    """
+
+    def __init__(
+        self,
+        max_epochs: int,
+        num_gpus: int = 0,
+        gradient_clip_val: float = 0,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        patience: int | None = 3,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
+        check_early_stopping(monitor, mode, patience, min_delta)
+        super().__init__(max_epochs, num_gpus, gradient_clip_val)
+        self.save_hyperparameters()
+        self.metric = "accuracy" if monitor == "val_acc" else monitor[len("val_") :]
+
+    def fit(self, model: Module, data: Any) -> None:
+        """Train as ``Trainer.fit`` does, then restore the weights of the best epoch (Section 5.5)."""
+        self.history, self.best_epoch, self.best_state = [], None, None
+        self.best_score = float("inf") if self.mode == "min" else -float("inf")
+        self.wait, self.stopped_epoch = 0, None  # epochs without improvement
+        super().fit(model, data)
+        if self.restore_best and self.best_state is not None:
+            with torch.no_grad():
+                for tensor, best in zip(
+                    self.state_tensors(), self.best_state, strict=True
+                ):
+                    tensor.copy_(best)
+
+    def fit_epoch(self) -> None:
+        """Train one epoch (none once stopped), score it and remember the best (Section 5.5)."""
+        if self.stopped_epoch is not None:
+            return
+        if self.val_dataloader is None:
+            raise ValueError(
+                "EarlyStoppingTrainer needs validation data: the data module's "
+                "val_dataloader() returned None."
+            )
+        super().fit_epoch()
+        score = evaluate(self.model, self.val_dataloader, self.metric)
+        self.history.append(score)
+        if self.mode == "min":
+            better = score < self.best_score - self.min_delta
+        else:
+            better = score > self.best_score + self.min_delta
+        if better:
+            self.best_score, self.best_epoch, self.wait = score, self.epoch + 1, 0
+            self.best_state = [t.detach().clone() for t in self.state_tensors()]
+        else:
+            self.wait += 1
+            if self.patience is not None and self.wait >= self.patience:
+                self.stopped_epoch = self.epoch + 1
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """The model's parameters and buffers: what restoring the best epoch copies back (Section 5.5)."""
+        return [*self.model.parameters(), *self.model.buffers()]
+
+
+__all__ += ["check_early_stopping", "evaluate", "EarlyStoppingTrainer"]
