@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
-from ._datasets import data_dir, fashion_mnist_array
+from ._datasets import DATA_URL, data_dir, download, extract, fashion_mnist_array
 from .base import HyperParameters, check_hparams, check_memory, check_w_b
 from .plotting import show_images
 
 __all__ = [
     "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
-    "FashionMNIST", "load_fashion_mnist"
+    "FashionMNIST", "load_fashion_mnist", "download", "extract", "DATA_URL"
 ]  # fmt: skip
 
 
