@@ -94,6 +94,20 @@ class DataModule(HyperParameters):
     def __init__(self, root: str | os.PathLike | None = None, num_workers: int = 0):
         self.save_hyperparameters()
 
+    @property
+    def root(self) -> str | os.PathLike:
+        """The folder of the data files: ``root``, or ``str(data_dir())`` for ``None`` (Section 3.2).
+
+        d2l's code joins file names to it (``d2l.download(url, self.root, sha1)``,
+        ``self.root + '/name'``), so ``None`` is read as the data directory, a string.
+        """
+        root = self.__dict__.get("_root")
+        return str(data_dir()) if root is None else root
+
+    @root.setter
+    def root(self, value: str | os.PathLike | None) -> None:
+        self._root = value
+
     def get_dataloader(self, train: bool) -> TensorLoader:
         """Return the loader of the training (``train=True``) or validation data."""
         raise NotImplementedError(
