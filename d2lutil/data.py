@@ -25,13 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
-from ._datasets import data_dir, fashion_mnist_array
+from ._datasets import DATA_URL, data_dir, download, extract, fashion_mnist_array
 from .base import HyperParameters, check_hparams, check_memory, check_w_b
 from .plotting import show_images
 
 __all__ = [
     "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
-    "FashionMNIST", "load_fashion_mnist"
+    "FashionMNIST", "load_fashion_mnist", "download", "extract", "DATA_URL"
 ]  # fmt: skip
 __all__ += ["k_fold_indices", "SensorArrayData"]
 
@@ -95,6 +95,20 @@ class DataModule(HyperParameters):
 
     def __init__(self, root: str | os.PathLike | None = None, num_workers: int = 0):
         self.save_hyperparameters()
+
+    @property
+    def root(self) -> str | os.PathLike:
+        """The folder of the data files: ``root``, or ``str(data_dir())`` for ``None`` (Section 3.2).
+
+        d2l's code joins file names to it (``d2l.download(url, self.root, sha1)``,
+        ``self.root + '/name'``), so ``None`` is read as the data directory, a string.
+        """
+        root = self.__dict__.get("_root")
+        return str(data_dir()) if root is None else root
+
+    @root.setter
+    def root(self, value: str | os.PathLike | None) -> None:
+        self._root = value
 
     def get_dataloader(self, train: bool) -> TensorLoader:
         """Return the loader of the training (``train=True``) or validation data."""

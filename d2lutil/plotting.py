@@ -178,6 +178,22 @@ class ProgressBoard(HyperParameters):
         self.width = 0  # terminal mode: length of the progress line
         self.hooked = False  # a cell-end hook is registered
 
+    @property
+    def display(self) -> bool:
+        """Whether the board shows anything; it records ``data`` either way.
+
+        It may be set at any time and takes effect at once, as in d2l's K-fold
+        loop (``model.board.display = False`` for every fold but the first):
+        ``False`` sets the mode to ``"off"``; ``True`` picks the mode again as the
+        constructor does (``mode``, else ``$D2LUTIL_BOARD``, else detected).
+        """
+        return self.__dict__.get("_display", True)
+
+    @display.setter
+    def display(self, value: bool) -> None:
+        self._display = bool(value)
+        self.mode = board_mode(getattr(self, "hparams", {}).get("mode"), self._display)
+
     def draw(self, x: float, y: Any, label: str, every_n: int = 1) -> None:
         """Add the point ``(x, y)`` to curve ``label``; plot the mean of every ``every_n``.
 

@@ -325,6 +325,7 @@ UNSHOWN = {
     "HyperParameters": {"__repr__"},
     "Module": {"apply_init", "parameters", "_apply"},
     "Trainer": {"clip_gradients", "check_loss"},
+    "DataModule": {"root"},
 }
 SECTION_3_2 = ROOT / "chapters/03_linear_regression/3_2_object_oriented_design.ipynb"
 
