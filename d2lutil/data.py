@@ -309,6 +309,7 @@ class SensorArrayData(DataModule):
             return self.get_tensorloader([self.X, self.y], train, slice(0, n))
         return TensorLoader([self.X[n:], self.y[n:]], max(self.num_val, 1))
 
+
 # ---------------------------------------------------------- Section 5.5
 
 

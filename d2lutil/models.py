@@ -243,6 +243,7 @@ class WeightDecay(LinearRegression):
         ]
         return torch.optim.SGD(groups, lr=self.lr)
 
+
 # ---------------------------------------------------------- Section 5.4
 
 
