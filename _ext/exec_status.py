@@ -323,18 +323,27 @@ def tested_summary(record: dict[str, Any], notebooks: list[str]) -> list[str]:
     return text
 
 
-TESTED_COLUMNS = (
-    "Environment",
-    "Date",
-    "Python",
-    "torch",
-    "numpy",
-    "pandas",
-    "matplotlib",
-    "Notebooks passed",
-    "Unit tests",
-    "import d2lutil (-W error)",
-    "Warnings printed",
+# One row per fact and one column per environment: two or three columns fit a phone's width,
+# where eleven columns (one per fact) would not.
+TESTED_ROWS = (
+    ("Date", lambda e: e["date"]),
+    ("Python", lambda e: e["versions"]["python"]),
+    ("torch", lambda e: e["versions"]["torch"]),
+    ("numpy", lambda e: e["versions"]["numpy"]),
+    ("pandas", lambda e: e["versions"]["pandas"]),
+    ("matplotlib", lambda e: e["versions"]["matplotlib"]),
+    (
+        "Notebooks passed",
+        lambda e: f"{e['notebooks']['passed']}/{e['notebooks']['total']}",
+    ),
+    (
+        "Unit tests",
+        lambda e: (
+            f"{e['unit_tests']['passed']} passed, {e['unit_tests']['failed']} failed"
+        ),
+    ),
+    ("import d2lutil (-W error)", lambda e: e["import"]),
+    ("Warnings printed", lambda e: "; ".join(e["warnings"]) or "none"),
 )
 
 
@@ -356,33 +365,19 @@ class TestedEnvironments(SphinxDirective):
         envs = record.get("environments", {})
         if not envs:
             return [intro]
+        columns = ["Environment", *envs]
         table = nodes.table(classes=["tested-environments"])
-        group = nodes.tgroup(cols=len(TESTED_COLUMNS))
+        group = nodes.tgroup(cols=len(columns))
         table += group
-        for _ in TESTED_COLUMNS:
+        for _ in columns:
             group += nodes.colspec(colwidth=1)
         head = nodes.thead()
-        head += _row(list(TESTED_COLUMNS))
+        head += _row(columns)
         group += head
         body = nodes.tbody()
         group += body
-        for kind, e in envs.items():
-            v, nbs, unit = e["versions"], e["notebooks"], e["unit_tests"]
-            body += _row(
-                [
-                    kind,
-                    e["date"],
-                    v["python"],
-                    v["torch"],
-                    v["numpy"],
-                    v["pandas"],
-                    v["matplotlib"],
-                    f"{nbs['passed']}/{nbs['total']}",
-                    f"{unit['passed']} passed, {unit['failed']} failed",
-                    e["import"],
-                    "; ".join(e["warnings"]) or "none",
-                ]
-            )
+        for label, value in TESTED_ROWS:
+            body += _row([label, *(value(e) for e in envs.values())])
         return [intro, table]
 
 

@@ -267,7 +267,13 @@ def import_check(python: Path, module: str = "d2lutil") -> str:
     if done.returncode == 0 and not done.stderr.strip():
         return "clean"
     lines = (done.stderr or done.stdout).strip().splitlines()
-    return lines[-1] if lines else f"exit status {done.returncode}"
+    return short_error(lines[-1]) if lines else f"exit status {done.returncode}"
+
+
+def short_error(line: str) -> str:
+    """``pyparsing.warnings.PyparsingDeprecationWarning: x`` -> ``PyparsingDeprecationWarning:
+    x``: the class without its module path (the status page must fit a phone's width)."""
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*:)", "", line.strip())
 
 
 # ------------------------------------------------------------------- notebooks
