@@ -252,6 +252,22 @@ def _span(values: list[str]) -> str:
     return low if low == high else f"{low} to {high}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def inline_code(text: str) -> list[nodes.Node]:
+    """``text`` as nodes, its `backquoted` parts as code (a literal: no smart quotes)."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backquote: keep the text as it is
+        return [nodes.Text(text)]
+    return [
+        nodes.literal(part, part) if i % 2 else nodes.Text(part)
+        for i, part in enumerate(parts)
+        if part
+    ]
+
+
 def tested_summary(record: dict[str, Any], notebooks: list[str]) -> list[str]:
     """The sentences above the table: the tested span, what did not pass, what was not run."""
     envs = record.get("environments", {})
@@ -279,7 +295,7 @@ def tested_summary(record: dict[str, Any], notebooks: list[str]) -> list[str]:
                 f"{unit['passed']} of {unit['passed'] + unit['failed']} unit tests passed"
                 + ("" if env["import"] == "clean" else ", and importing d2lutil warned")
                 + (
-                    f", with {len(env['warnings'])} warning(s)"
+                    f", and the notebooks printed {_count(len(env['warnings']), 'warning')}"
                     if env["warnings"]
                     else ""
                 )
@@ -361,7 +377,7 @@ class TestedEnvironments(SphinxDirective):
             record = json.loads(path.read_text(encoding="utf-8"))
             env.note_dependency(str(path))
         intro = nodes.paragraph()
-        intro += nodes.Text(" ".join(tested_summary(record, _notebooks(env))))
+        intro += inline_code(" ".join(tested_summary(record, _notebooks(env))))
         envs = record.get("environments", {})
         if not envs:
             return [intro]

@@ -230,6 +230,10 @@ def test_tested_summary_states_the_span_and_what_did_not_pass():
     )
     assert "Added since these runs, not run in them yet: new." in text
     assert "pip constraint" not in text
+    assert "warning" not in text.replace("without a warning", "")
+    record["environments"]["floors"]["warnings"] = ["UserWarning: x", "UserWarning: y"]
+    text = " ".join(exec_status.tested_summary(record, ["sec"]))
+    assert "unit tests passed, and the notebooks printed 2 warnings;" in text
 
     record["environments"]["floors"] = environment("2.0.0", 1)
     record["environments"]["newest"]["pip_constraints"] = "torch<=2.14.1"
@@ -257,6 +261,19 @@ def test_tested_summary_states_the_span_and_what_did_not_pass():
     ]
 
 
+def test_backquoted_parts_of_the_summary_become_code():
+    nodes = exec_status.inline_code('run `make floors`, then `python -c "x"`.')
+    assert [(type(n).__name__, n.astext()) for n in nodes] == [
+        ("Text", "run "),
+        ("literal", "make floors"),
+        ("Text", ", then "),
+        ("literal", 'python -c "x"'),
+        ("Text", "."),
+    ]
+    (text,) = exec_status.inline_code("an unpaired ` stays text")
+    assert text.astext() == "an unpaired ` stays text"
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_status_page_shows_records_and_the_nbval_report(book):
     notebook(book / "sec.ipynb")
@@ -267,6 +284,9 @@ def test_status_page_shows_records_and_the_nbval_report(book):
     assert "Stored (UTC)" in page
     assert "sec.html" in page
     assert "No environment has been recorded yet" in page
+    assert (
+        '<span class="pre">make</span> <span class="pre">floors</span></code>' in page
+    )
 
     reports = book / "_build" / "reports"
     reports.mkdir(parents=True)
