@@ -201,7 +201,7 @@ def environment(torch: str, passed: int, *, unit_failed: int = 0, run=("sec",)) 
             "torch": torch,
             "numpy": "1.23.5",
             "pandas": "2.3.3",
-            "matplotlib": "3.7.0",
+            "matplotlib": "3.9.0",
             "pyparsing": "3.2.5",
         },
         "pip_constraints": "",
@@ -253,7 +253,7 @@ def test_tested_summary_states_the_span_and_what_did_not_pass():
     assert (
         "The floors environment holds pyparsing 3.2.5 (the constraint pyparsing<3.3 that "
         "goes with the matplotlib floor); with pyparsing 3.3.3, `python -W error -c "
-        '"import d2lutil"` fails on matplotlib 3.7.0\'s own warning '
+        '"import d2lutil"` fails on matplotlib 3.9.0\'s own warning '
         "(PyparsingDeprecationWarning: 'parseString' deprecated)."
     ) in text
     assert exec_status.tested_summary({}, ["sec"]) == [
