@@ -1,12 +1,24 @@
-# The two commands of the README: `make book` and `make test`. Both set up .venv when needed.
+# The two commands of the README: `make book` and `make test`. Each sets up what it needs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# The build-and-test environment (requirements.txt: torch, Jupyter, pytest, ...; d2lutil
+# editable): `make test` and everything that runs notebooks or tests.
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The site build's own small environment (requirements-site.txt: Jupyter Book and its
+# extensions, no torch): `make book` and pages.yml. The build runs no notebook.
+SITE_VENV := .venv-site
+SITE_STAMP := $(SITE_VENV)/.installed
+# Whose jupyter-book builds the site: the site venv for `make book`; `make test` builds with
+# .venv, which holds the same pinned site packages (requirements.in is constrained by them).
+BOOK_BIN ?= $(SITE_VENV)/bin
+# What the site build needs besides its Python packages (none yet; append here, e.g. npm
+# packages): `make book`, `make test` and `make linkcheck` make these first.
+BOOK_PREREQS :=
 JOBS ?= 2
 NBVAL_TIMEOUT ?= 600
 # One intra-op thread per process: with two pytest workers on two cores, torch's default of
@@ -23,14 +35,19 @@ REPORTS := _build/reports
 # The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
 BOOK ?= .
 
-.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench float-paths
+.PHONY: help setup test-deps book build-book test lint unit nbval site-test outputs clean \
+  bench bench-suite float-paths floors newest linkcheck check-links
 
 help:
-	@echo "make book    set up .venv if needed and build the site into _build/html"
+	@echo "make book    set up .venv-site if needed and build the site into _build/html"
 	@echo "make test    set up .venv, data, browser if needed; lint, tests + nbval, strict build, site tests"
 	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
+	@echo "make bench-suite   time the parts of make test: lint, unit, nbval, build, site (JSON lines)"
 	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
+	@echo "make floors  d2lutil, its unit tests and every notebook at the stated floor versions"
+	@echo "make newest  the same with the newest Python and the newest releases (downloads GBs)"
+	@echo "make linkcheck     check the site's external links (needs the internet)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,20 +58,44 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+$(SITE_STAMP): requirements-site.txt
+	@test -x $(SITE_VENV)/bin/python || $(PYTHON) -m venv $(SITE_VENV)
+	$(SITE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SITE_VENV)/bin/python -m pip install --quiet -r requirements-site.txt
+	@touch $@
+
 # Fashion-MNIST and Chromium for the tests: reuse, download, or apt-get install (as root on
 # Debian); otherwise stop with a message saying what to install.
 test-deps: $(STAMP)
-	$(BIN)/python scripts/test_deps.py
+	$(BIN)/python scripts/ensure_test_deps.py
 
-# The site is built from the notebooks' stored outputs (no code runs). A failed build removes
-# Sphinx's saved environment and the HTML, so that repeating it fails again instead of reusing
-# the pages of the failed run.
-book: $(STAMP)
-	$(BIN)/jupyter-book build -W --keep-going $(BOOK) || { \
+# The site is built from the notebooks' stored outputs (no code runs), in the site's own
+# small environment.
+book: $(SITE_STAMP) $(BOOK_PREREQS)
+	@$(MAKE) --no-print-directory build-book
+
+# The strict build alone, no set-up, with $(BOOK_BIN)/jupyter-book: `make book` and `make test`
+# call it, and so does tests/test_stored_runs.py on scratch books (BOOK=..., BOOK_BIN=its own
+# environment). A failed build removes Sphinx's saved environment and the HTML, so that
+# repeating it fails again instead of reusing the pages of the failed run.
+build-book:
+	$(BOOK_BIN)/jupyter-book build -W --keep-going $(BOOK) || { \
 	  rm -rf $(BOOK)/_build/.doctrees $(BOOK)/_build/html; \
 	  echo "make book: the build failed; $(BOOK)/_build/html was removed" >&2; exit 1; }
 	@echo
 	@echo "Site built. Open: file://$(abspath $(BOOK))/_build/html/index.html"
+
+# Every external link of the site, followed (Sphinx's linkcheck builder; needs the internet;
+# .github/workflows/linkcheck.yml runs it weekly). A dead link fails it. `check-links` is the
+# recipe alone, as build-book is for book (tests/test_stored_runs.py runs it on a scratch book).
+LINKCHECK := $(BOOK)/_build/linkcheck
+linkcheck: $(SITE_STAMP) $(BOOK_PREREQS)
+	@$(MAKE) --no-print-directory check-links
+
+check-links:
+	$(BOOK_BIN)/jupyter-book build --builder linkcheck --path-output $(LINKCHECK) $(BOOK) || { \
+	  echo "make linkcheck: broken links, see $(LINKCHECK)/_build/html/output.txt" >&2; exit 1; }
+	@echo "make linkcheck: every link works ($(LINKCHECK)/_build/html/output.txt)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -81,14 +122,15 @@ site-test: $(STAMP)
 # lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
 # executed once, on the check float path, report in _build/reports/nbval.xml); the site from
 # stored outputs, whose status page shows that report; the browser test of the built site.
+# The site is built with .venv's jupyter-book (the same pinned site packages as .venv-site's).
 test: export CI = true
-test: $(STAMP) test-deps
+test: $(STAMP) test-deps $(BOOK_PREREQS)
 	$(MAKE) --no-print-directory lint
 	@mkdir -p $(REPORTS)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters $(NOT_SITE) $(NBVAL_ARGS) \
 	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
-	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory build-book BOOK_BIN=$(BIN)
 	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile
 
 outputs: $(STAMP)
@@ -102,6 +144,23 @@ float-paths: $(STAMP) test-deps
 
 bench: $(STAMP)
 	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python benchmarks/bench_d2lutil.py
+
+# The parts of `make test` one after the other, each timed (lint, unit, nbval, build, site).
+bench-suite: export CI = true
+bench-suite: $(STAMP) test-deps $(BOOK_PREREQS)
+	$(BIN)/python benchmarks/bench_suite.py --jobs $(JOBS)
+
+# d2lutil, its unit tests and every notebook in a fresh venv (_build/envs/), installed from a
+# wheel: at the floors pyproject.toml states, or at the newest Python and releases. They
+# download several GB, so they are not part of `make test`; floors.yml and newest.yml run them.
+# The result goes to chapters/tested_environments.json (the status page shows it): commit it.
+# KEEP=1 keeps the venv (several GB); NEWEST_PYTHON=... picks the interpreter for `newest`.
+floors:
+	$(PYTHON) scripts/check_versions.py floors --jobs $(JOBS) $(if $(KEEP),--keep)
+
+newest:
+	$(PYTHON) scripts/check_versions.py newest --jobs $(JOBS) \
+	  $(if $(NEWEST_PYTHON),--python $(NEWEST_PYTHON)) $(if $(KEEP),--keep)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

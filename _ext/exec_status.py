@@ -11,17 +11,22 @@ extension does two things for that design:
    from the run record that ``scripts/execute_notebook.py`` (``make outputs``) stores in the
    notebook's metadata (``stored_run``: when, how long, versions, device, float path), and the
    result of the last nbval run when the build has its report (``_build/reports/nbval.xml``,
-   written by ``make test``; config value ``exec_status_nbval_report``). The page holding the
-   directive is re-read on every build, so it never shows stale facts.
+   written by ``make test``; config value ``exec_status_nbval_report``). The directive
+   ``{tested-environments}`` renders the versions the course is tested with ("tested with torch
+   A.B to C.D") and one row per environment, from the record that ``make floors`` and ``make
+   newest`` commit (``chapters/tested_environments.json``; config value
+   ``exec_status_tested_record``). The pages holding the directives are re-read on every build,
+   so they never show stale facts.
 
-Registered in ``_config.yml`` under ``sphinx: local_extensions``.
+The JUnit report is read by ``course_infra`` (``scripts/course_infra.py``), the test
+infrastructure shared with the tests and scripts. Registered in ``_config.yml`` under
+``sphinx: local_extensions``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import xml.etree.ElementTree as ET
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +37,18 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import course_infra
+
 logger = logging.getLogger(__name__)
 
 RECORD_KEY = "stored_run"
 DEFAULT_REPORT = "_build/reports/nbval.xml"
+DEFAULT_TESTED = "chapters/tested_environments.json"
 COLUMNS = ("Section", "Stored (UTC)", "Run time", "Device", "nbval")
 VERSIONS = (
     "Versions"  # a column only when the notebooks were stored in different environments
 )
-
-
-def _natural(docname: str) -> list[Any]:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", docname)]
 
 
 def _path(env: BuildEnvironment, docname: str) -> Path:
@@ -51,8 +56,10 @@ def _path(env: BuildEnvironment, docname: str) -> Path:
 
 
 def _notebooks(env: BuildEnvironment) -> list[str]:
-    docs = [d for d in env.found_docs if _path(env, d).suffix == ".ipynb"]
-    return sorted(docs, key=_natural)
+    """The notebooks of this build, in reading order."""
+    return course_infra.sort_notebooks(
+        d for d in env.found_docs if course_infra.is_notebook(_path(env, d))
+    )
 
 
 def _load(env: BuildEnvironment, docname: str) -> dict[str, Any]:
@@ -108,28 +115,10 @@ def check_stored_outputs(
 
 def nbval_results(path: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """The run's facts and, per notebook docname, [passed, failed, skipped] cell counts."""
-    root = ET.parse(path).getroot()
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    facts: dict[str, Any] = {}
-    counts: dict[str, list[int]] = {}
-    for suite in suites:
-        facts = {
-            "name": suite.get("name", ""),
-            "timestamp": suite.get("timestamp", "")[:19].replace("T", " "),
-        }
-        for case in suite.iter("testcase"):
-            classname = case.get("classname", "")
-            if not classname.endswith(".ipynb"):
-                continue
-            docname = classname[: -len(".ipynb")].replace(".", "/")
-            tally = counts.setdefault(docname, [0, 0, 0])
-            if case.find("failure") is not None or case.find("error") is not None:
-                tally[1] += 1
-            elif case.find("skipped") is not None:
-                tally[2] += 1
-            else:
-                tally[0] += 1
-    return facts, counts
+    run = course_infra.read_junit(path)
+    return {"name": run.name, "timestamp": run.timestamp}, course_infra.nbval_counts(
+        run
+    )
 
 
 def _nbval_cell(tally: list[int] | None, n_code: int) -> str:
@@ -250,6 +239,164 @@ class StoredRuns(SphinxDirective):
         return [intro, shared, table] if len(shared) else [intro, table]
 
 
+def _minor(version: str) -> str:
+    """``2.0.1`` -> ``2.0``; ``2.14.1+cu128`` -> ``2.14``."""
+    return ".".join(version.split("+")[0].split(".")[:2])
+
+
+def _span(values: list[str]) -> str:
+    low, high = (
+        min(values, key=course_infra.natural_key),
+        max(values, key=course_infra.natural_key),
+    )
+    return low if low == high else f"{low} to {high}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def inline_code(text: str) -> list[nodes.Node]:
+    """``text`` as nodes, its `backquoted` parts as code (a literal: no smart quotes)."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backquote: keep the text as it is
+        return [nodes.Text(text)]
+    return [
+        nodes.literal(part, part) if i % 2 else nodes.Text(part)
+        for i, part in enumerate(parts)
+        if part
+    ]
+
+
+def tested_summary(record: dict[str, Any], notebooks: list[str]) -> list[str]:
+    """The sentences above the table: the tested span, what did not pass, what was not run."""
+    envs = record.get("environments", {})
+    if not envs:
+        return [
+            "No environment has been recorded yet: run `make floors` and `make newest`."
+        ]
+    torch = _span([_minor(e["versions"]["torch"]) for e in envs.values()])
+    python = _span([_minor(e["versions"]["python"]) for e in envs.values()])
+    text = [f"Tested with torch {torch} and Python {python}, in fresh environments:"]
+    passing = []
+    for kind, env in envs.items():
+        nbs, unit = env["notebooks"], env["unit_tests"]
+        label = f"{kind} (torch {env['versions']['torch']}, {env['date']})"
+        if (
+            nbs["passed"] == nbs["total"]
+            and not unit["failed"]
+            and env["import"] == "clean"
+            and not env["warnings"]
+        ):
+            passing.append(label)
+        else:
+            text.append(
+                f"at the {label}, {nbs['passed']} of {nbs['total']} notebooks and "
+                f"{unit['passed']} of {unit['passed'] + unit['failed']} unit tests passed"
+                + ("" if env["import"] == "clean" else ", and importing d2lutil warned")
+                + (
+                    f", and the notebooks printed {_count(len(env['warnings']), 'warning')}"
+                    if env["warnings"]
+                    else ""
+                )
+                + ";"
+            )
+    if passing:
+        text.append(
+            f"every notebook and unit test passed, without a warning, at the "
+            f"{' and the '.join(passing)}."
+        )
+    else:
+        text[-1] = text[-1].rstrip(";") + "."
+    exception = envs.get("floors", {}).get("pyparsing_3_3")
+    if exception:
+        matplotlib = envs["floors"]["versions"]["matplotlib"]
+        verdict = (
+            "is silent there too, so the constraint is no longer needed"
+            if exception["import d2lutil"] == "clean"
+            else f"fails on matplotlib {matplotlib}'s own warning "
+            f"({exception['import matplotlib.pyplot']})"
+        )
+        text.append(
+            f"The floors environment holds pyparsing "
+            f"{envs['floors']['versions'].get('pyparsing', '?')} (the constraint "
+            f"pyparsing<3.3 that goes with the matplotlib floor); with pyparsing "
+            f'{exception["pyparsing"]}, `python -W error -c "import d2lutil"` {verdict}.'
+        )
+    run = {n for e in envs.values() for n in e["notebooks"].get("run", [])}
+    missing = [n for n in notebooks if n not in run]
+    if missing:
+        text.append(
+            f"Added since these runs, not run in them yet: {', '.join(missing)}."
+        )
+    constraints = {e.get("pip_constraints") for e in envs.values()} - {"", None}
+    if constraints:
+        text.append(
+            "Where the runs were made, a pip constraint file capped some releases: "
+            + "; ".join(sorted(constraints))
+            + "."
+        )
+    return text
+
+
+# One row per fact and one column per environment: two or three columns fit a phone's width,
+# where eleven columns (one per fact) would not.
+TESTED_ROWS = (
+    ("Date", lambda e: e["date"]),
+    ("Python", lambda e: e["versions"]["python"]),
+    ("torch", lambda e: e["versions"]["torch"]),
+    ("numpy", lambda e: e["versions"]["numpy"]),
+    ("pandas", lambda e: e["versions"]["pandas"]),
+    ("matplotlib", lambda e: e["versions"]["matplotlib"]),
+    (
+        "Notebooks passed",
+        lambda e: f"{e['notebooks']['passed']}/{e['notebooks']['total']}",
+    ),
+    (
+        "Unit tests",
+        lambda e: (
+            f"{e['unit_tests']['passed']} passed, {e['unit_tests']['failed']} failed"
+        ),
+    ),
+    ("import d2lutil (-W error)", lambda e: e["import"]),
+    ("Warnings printed", lambda e: "; ".join(e["warnings"]) or "none"),
+)
+
+
+class TestedEnvironments(SphinxDirective):
+    """``{tested-environments}``: the versions ``make floors``/``make newest`` tested."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        env = self.env
+        env.exec_status_docs = getattr(env, "exec_status_docs", set()) | {env.docname}
+        path = Path(env.srcdir) / self.config.exec_status_tested_record
+        record: dict[str, Any] = {}
+        if path.is_file():
+            record = json.loads(path.read_text(encoding="utf-8"))
+            env.note_dependency(str(path))
+        intro = nodes.paragraph()
+        intro += inline_code(" ".join(tested_summary(record, _notebooks(env))))
+        envs = record.get("environments", {})
+        if not envs:
+            return [intro]
+        columns = ["Environment", *envs]
+        table = nodes.table(classes=["tested-environments"])
+        group = nodes.tgroup(cols=len(columns))
+        table += group
+        for _ in columns:
+            group += nodes.colspec(colwidth=1)
+        head = nodes.thead()
+        head += _row(columns)
+        group += head
+        body = nodes.tbody()
+        group += body
+        for label, value in TESTED_ROWS:
+            body += _row([label, *(value(e) for e in envs.values())])
+        return [intro, table]
+
+
 def always_reread(
     app: Sphinx,
     env: BuildEnvironment,
@@ -269,7 +416,9 @@ def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("exec_status_nbval_report", DEFAULT_REPORT, "env")
+    app.add_config_value("exec_status_tested_record", DEFAULT_TESTED, "env")
     app.add_directive("stored-runs", StoredRuns)
+    app.add_directive("tested-environments", TestedEnvironments)
     app.connect("env-before-read-docs", check_stored_outputs)
     app.connect("env-get-outdated", always_reread)
     app.connect("env-purge-doc", purge)

@@ -373,3 +373,24 @@ __all__ += [
     "xavier_std", "he_std", "init_xavier", "init_he", "dropout_layer",
     "DropoutMLPScratch", "DropoutMLP"
 ]  # fmt: skip
+
+
+# Lazy layers on torch 2.0-2.3 (appended for issue 20, the tested floors). Those releases
+# warn "Lazy modules are a new feature under heavy development ..." whenever a lazy layer
+# (nn.LazyLinear, Section 3.5) is made; torch 2.4 dropped that notice. d2lutil supports
+# torch 2.0 up, so there it ignores exactly that notice: a notebook prints the same on every
+# supported torch. Newer torch gets no filter at all.
+def _ignore_lazy_layer_notice() -> None:
+    """On torch before 2.4, ignore its notice that lazy layers are a new feature."""
+    if torch.__version__ < (2, 4):
+        import warnings
+
+        warnings.filterwarnings(
+            "ignore",
+            message="Lazy modules are a new feature under heavy development",
+            category=UserWarning,
+            module=r"torch\.nn\.modules\.lazy",
+        )
+
+
+_ignore_lazy_layer_notice()

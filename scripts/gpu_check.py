@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_infra import training_notebooks  # the notebooks that call .fit(
+
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "GPU_CHECK_RECORDS "
 
@@ -72,17 +74,6 @@ _d2l.Trainer.fit = _gpu_check_wrapped_fit
 """
 
 REPORT = f"print({MARKER!r} + _json.dumps(_gpu_check_records))"
-
-
-def training_notebooks() -> list[Path]:
-    found = []
-    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        if any(
-            ".fit(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code"
-        ):
-            found.append(path)
-    return found
 
 
 def run_notebook(path: Path, timeout: int) -> list[dict]:

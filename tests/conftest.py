@@ -1,4 +1,4 @@
-"""Shared pytest hooks: the site tests' figures in the terminal summary, and an nbval report.
+"""Shared pytest hooks: the site tests' figures, the readable nbval report, the installed package.
 
 The site tests (tests/test_site_html.py, tests/test_site_browser.py) record what they checked
 with the ``site_stats`` fixture (pages, formulas, links, axe findings, ...). At the end of the
@@ -6,26 +6,34 @@ run ``pytest_terminal_summary`` prints those figures, and writes them to
 ``_build/site-test-summary.txt``. Under pytest-xdist each worker sends its figures to the
 controller with the run's other results (``workeroutput``), so the summary covers every worker.
 
-The nbval results (one line per notebook: cells passed, failed, skipped, seconds, then every
-failure's report) are written to ``_build/reports/nbval.txt``, which CI uploads.
+nbval's results have one source, the JUnit XML of the run (``--junitxml``; ``make test`` writes
+``_build/reports/nbval.xml``, which the status page reads). When that report holds notebook
+cells, the readable summary ``nbval.txt`` next to it (one line per notebook: cells passed,
+failed, skipped, seconds, then every failure's report; CI uploads it) is derived from it at the
+end of the run by ``course_infra.nbval_summary``.
+
+``scripts/`` is put on ``sys.path`` here, so that tests import the shared test infrastructure
+as ``import course_infra``. With ``COURSE_INSTALLED_D2LUTIL=1`` (``make floors``/``newest``) the
+run stops unless ``d2lutil`` is the installed package, not this checkout's folder.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import course_infra  # noqa: E402
+
 SUMMARY = ROOT / "_build" / "site-test-summary.txt"
-NBVAL_REPORT = ROOT / "_build" / "reports" / "nbval.txt"
 
 _STATS: dict[str, object] = {}
-_NBVAL: dict[str, dict] = defaultdict(
-    lambda: {"passed": 0, "failed": 0, "skipped": 0, "seconds": 0.0, "failures": []}
-)
 
 
 def _merge(into: dict, new: dict) -> None:
@@ -55,11 +63,6 @@ def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def pytest_sessionfinish(session):
-    if _is_worker(session.config):
-        session.config.workeroutput["site_stats"] = json.dumps(_STATS)
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """xdist controller: collect a worker's figures."""
@@ -68,45 +71,32 @@ def pytest_testnodedown(node, error):
         _merge(_STATS, json.loads(payload))
 
 
-class _NbvalReport:
-    """A plugin object, not a conftest hook: conftest hooks about a test item are only called
-    for items under the conftest's folder (tests/), and the notebooks are in chapters/."""
+def pytest_sessionstart(session):
+    if os.environ.get("COURSE_INSTALLED_D2LUTIL") == "1":
+        import d2lutil
 
-    @staticmethod
-    def pytest_runtest_logreport(report):
-        _count_nbval(report)
-
-
-def pytest_configure(config):
-    config.pluginmanager.register(_NbvalReport(), "course-nbval-report")
+        where = Path(d2lutil.__file__).resolve()
+        if where.is_relative_to(ROOT / "d2lutil"):
+            pytest.exit(
+                f"d2lutil was imported from the checkout ({where}), not installed"
+            )
 
 
-def _count_nbval(report) -> None:
-    """Count nbval cell results per notebook (on the controller: reports of every worker)."""
-    path = report.nodeid.split("::", 1)[0]
-    if not path.endswith(".ipynb"):
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """A worker sends its figures; the controller derives nbval.txt from the JUnit report
+    (junitxml has written it by now: this hook runs last)."""
+    if _is_worker(session.config):
+        session.config.workeroutput["site_stats"] = json.dumps(_STATS)
         return
-    entry = _NBVAL[path]
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = report.outcome
-        entry[outcome] = entry.get(outcome, 0) + 1
-        if report.failed:
-            entry["failures"].append((report.nodeid, report.longreprtext))
-    entry["seconds"] += report.duration
-
-
-def _write_nbval_report() -> None:
-    lines = ["nbval: cells passed / failed / skipped and seconds, per notebook", ""]
-    for path, e in sorted(_NBVAL.items()):
-        lines.append(
-            f"{path}: {e['passed']} passed, {e['failed']} failed, "
-            f"{e['skipped']} skipped, {e['seconds']:.1f} s"
-        )
-    failures = [f for e in _NBVAL.values() for f in e["failures"]]
-    for nodeid, text in failures:
-        lines += ["", "=" * 100, f"FAILED {nodeid}", text]
-    NBVAL_REPORT.parent.mkdir(parents=True, exist_ok=True)
-    NBVAL_REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    xml = session.config.option.xmlpath
+    if not xml or not Path(xml).is_file():
+        return
+    run = course_infra.read_junit(Path(xml))
+    if run.cells:
+        text = Path(xml).with_suffix(".txt")
+        text.write_text(course_infra.nbval_summary(run), encoding="utf-8")
+        session.config._course_nbval_txt = text
 
 
 def summary_lines(stats: dict) -> list[str]:
@@ -207,11 +197,9 @@ def summary_lines(stats: dict) -> list[str]:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _is_worker(config):
         return
-    if _NBVAL:
-        _write_nbval_report()
-        terminalreporter.write_line(
-            f"nbval report: {NBVAL_REPORT.relative_to(ROOT)}", bold=False
-        )
+    text = getattr(config, "_course_nbval_txt", None)
+    if text:
+        terminalreporter.write_line(f"nbval report: {text} (from {text.stem}.xml)")
     lines = summary_lines(_STATS)
     if not lines:
         return

@@ -10,7 +10,6 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,59 +112,9 @@ def colab_url(page: Page) -> str:
 
 # Chromium ----------------------------------------------------------------------------------
 
-# Real binaries first: Debian's /usr/bin/chromium is a shell wrapper around
-# /usr/lib/chromium/chromium, which Playwright must launch directly.
-CHROMIUM_CANDIDATES = (
-    "/usr/lib/chromium/chromium",
-    "/usr/lib/chromium-browser/chromium-browser",
-    "/usr/lib64/chromium-browser/chromium-browser",
-    "/snap/chromium/current/usr/lib/chromium-browser/chrome",
-    "/opt/google/chrome/chrome",
-)
-CHROMIUM_NAMES = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-)
-
-
-def chromium_executable() -> str | None:
-    """The Chromium binary to drive: $CHROMIUM, a known install location, one on PATH, else
-    Playwright's own (scripts/test_deps.py uses this finder too)."""
-    if os.environ.get("CHROMIUM"):
-        path = shutil.which(os.environ["CHROMIUM"]) or os.environ["CHROMIUM"]
-        return path if os.access(path, os.X_OK) else None
-    for path in CHROMIUM_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            real = os.path.realpath(found)
-            if not _is_shell_script(real):
-                return real
-    return playwright_chromium()
-
-
-def playwright_chromium() -> str | None:
-    """Playwright's own Chromium, where `playwright install chromium` has put one."""
-    try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            path = playwright.chromium.executable_path
-    except Exception:  # no playwright, no driver, or no browser of its own
-        return None
-    return path if path and os.access(path, os.X_OK) else None
-
-
-def _is_shell_script(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(2) == b"#!"
-    except OSError:
-        return True
-
+# One finder for the browser tests and scripts/ensure_test_deps.py: $CHROMIUM, a known install
+# location, one on PATH, else Playwright's own (scripts/course_infra.py).
+from course_infra import chromium_executable, playwright_chromium  # noqa: E402, F401
 
 # A web server for the built site -----------------------------------------------------------
 

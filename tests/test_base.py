@@ -80,7 +80,7 @@ def lines_of_code(path: Path) -> int:
 
 # Issue 13's bound. Measured this way the package had 1,112 lines before that issue and
 # 1,000 after it, with the d2l.torch aliases and the new checks added.
-MAX_LINES_OF_CODE = 1491
+MAX_LINES_OF_CODE = 1501  # + 10: the lazy-layer notice on torch 2.0-2.3 (issue 20)
 
 
 def test_the_package_stays_small():

@@ -1,8 +1,15 @@
-"""Installing d2lutil changes no package that is already there (as in Colab), offline."""
+"""Installing d2lutil changes no package that is already there (as in Colab), offline; the
+stated floors agree everywhere, and the site build needs no torch.
+
+The floors themselves are installed and run by `make floors` (scripts/check_versions.py:
+every notebook and the unit tests at exactly those versions), not here: it downloads several
+GB. These tests check that what it installs, pyproject.toml and the README say the same thing,
+and that its committed record was made at today's floors."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -10,10 +17,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+import check_versions  # scripts/ (on sys.path: tests/conftest.py)
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESENT = ("torch", "numpy", "pandas", "matplotlib")  # in Colab, say
 DEPENDENCIES = ("torch", "numpy", "matplotlib")  # pandas: the package never imports it
 
 
@@ -87,53 +94,110 @@ def test_the_package_imports_only_its_dependencies():
     assert third_party == set(DEPENDENCIES)
 
 
-FIGURE_PROBE = """
-from IPython.core.interactiveshell import InteractiveShell
-shell = InteractiveShell.instance()
-import matplotlib, numpy, torch
-import d2lutil as d2l
-d2l.use_svg_display()
-x = torch.arange(0, 3, 0.5)
-d2l.plot(x, [x, x**2], "x", "y", legend=["x", "x^2"])
-data, _ = shell.display_formatter.format(d2l.plt.gcf())
-assert data["image/svg+xml"].startswith("<?xml"), sorted(data)
-board = d2l.ProgressBoard(xlabel="epoch", mode="off")
-for i in range(4):
-    board.draw(i, 1 / (i + 1), "train_loss")
-board.render().savefig(__import__("io").BytesIO(), format="png")
-print(numpy.__version__, matplotlib.__version__)
-"""
+# ------------------------------------------------------------- the stated floors, tested
 
 
-def test_the_stated_floors_of_numpy_and_matplotlib_draw_figures(tmp_path):
-    """Install numpy and matplotlib at pyproject's lower bounds next to this environment."""
-    import site
-    import sysconfig
+def _release(version: str) -> tuple[int, ...]:
+    """``2.0`` and ``2.0.0+cpu`` -> (2, 0, 0): the release, zero-padded to three parts."""
+    parts = [int(x) for x in version.split("+")[0].split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
+
+def test_make_floors_installs_exactly_the_stated_floors():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    floors = dict(
+    stated = dict(
         re.fullmatch(r"(\w+)>=([\d.]+)", d).groups() for d in deps["dependencies"]
     )
-    venv = tmp_path / "floors"
-    made = run("-m", "venv", "--system-site-packages", "--without-pip", str(venv))
-    assert made.returncode == 0, made.stderr
-    (purelib,) = {sysconfig.get_paths(vars={"base": str(venv)})["purelib"]}
-    # This environment's packages (torch, IPython) come after the floor versions.
-    Path(purelib).mkdir(parents=True, exist_ok=True)
-    (Path(purelib) / "_here.pth").write_text(
-        f"import site; site.addsitedir({site.getsitepackages()[0]!r})\n"
+    spec = check_versions.requirements("floors")
+    pins = dict(
+        re.fullmatch(r"([\w-]+)==([\d.]+)", s).groups() for s in spec if "==" in s
     )
-    wanted = [f"numpy=={floors['numpy']}", f"matplotlib=={floors['matplotlib']}"]
-    pip = run(
-        "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
-        "--target", purelib, "--upgrade", *wanted,
-    )  # fmt: skip
-    if pip.returncode != 0:
-        pytest.skip(f"no wheels of {wanted} can be installed here: {pip.stderr[-300:]}")
-    probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", FIGURE_PROBE],
-        capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
-    assert probe.returncode == 0, probe.stderr[-2000:]
-    assert probe.stdout.split() == [floors["numpy"], floors["matplotlib"] + ".0"]
+    assert pins == stated, f"make floors installs {pins}, pyproject states {stated}"
+    assert check_versions.stated_floors()["python"] == deps["requires-python"][2:]
+    for constraint in check_versions.FLOOR_CONSTRAINTS:
+        assert constraint in spec
+    newest = check_versions.requirements("newest")
+    assert not [s for s in newest if re.search(r"[<>=]", s)], newest
+    assert set(stated) <= set(newest)
+
+
+def test_the_readme_and_pyproject_state_the_same_floors():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = check_versions.stated_floors()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(
+        r"lower\s+bounds only \(Python ([\d.]+), torch ([\d.]+), numpy ([\d.]+), "
+        r"matplotlib ([\d.]+)\)",
+        readme,
+    )
+    assert match, "the README no longer states the floors as (Python X, torch Y, ...)"
+    assert match.groups() == tuple(
+        floors[k] for k in ("python", "torch", "numpy", "matplotlib")
+    )
+    assert len(deps["dependencies"]) == 3
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for constraint in check_versions.FLOOR_CONSTRAINTS:
+        assert constraint in readme.replace("`", ""), f"README omits {constraint}"
+        assert constraint in pyproject, f"pyproject.toml omits {constraint}"
+
+
+def test_the_recorded_floors_run_used_the_stated_floors():
+    """The status page's "tested with torch A.B" must come from a run at today's floors:
+    raising a floor without re-running `make floors` (and committing its record) fails here."""
+    record = check_versions.load_record()
+    assert set(record["environments"]) <= set(check_versions.KINDS)
+    floors_run = record["environments"].get("floors")
+    assert floors_run, "no floors run recorded: run `make floors` and commit its record"
+    floors = check_versions.stated_floors()
+    for name in ("torch", "numpy", "matplotlib"):
+        assert _release(floors_run["versions"][name]) == _release(floors[name]), name
+    python = floors_run["versions"]["python"].split(".")[:2]
+    assert ".".join(python) == floors["python"]
+    assert floors_run["requirements"] == check_versions.requirements("floors")
+    newest = record["environments"].get("newest")
+    if newest:
+        assert _release(newest["versions"]["torch"]) >= _release(floors["torch"])
+
+
+def test_the_site_build_installs_no_torch():
+    """`make book` sets up its own environment from requirements-site.txt, whose pins are the
+    test environment's too (so `make test` builds the same site)."""
+    site = _pins(ROOT / "requirements-site.txt")
+    full = _pins(ROOT / "requirements.txt")
+    assert {"jupyter-book", "sphinxcontrib-bibtex", "sphinx-exercise"} <= set(site)
+    heavy = {"torch", "numpy", "pandas", "matplotlib"} & set(site)
+    heavy |= {n for n in site if n.startswith("nvidia")}
+    assert not heavy, f"the site build installs {heavy}"
+    assert {n: full.get(n) for n in site} == site, "requirements.txt differs on a pin"
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    dry = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", "book"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")},
+    )
+    assert dry.returncode == 0, dry.stderr
+    installs = [ln for ln in dry.stdout.splitlines() if "pip install" in ln]
+    assert any("-r requirements-site.txt" in ln for ln in installs), installs
+    assert not any("requirements.txt" in ln.split() for ln in installs), installs
+    assert "jupyter-book build -W" in dry.stdout
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if match := re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line):
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_recorded_errors_name_the_warning_class_without_its_module():
+    shorten = check_versions.short_error
+    assert (
+        shorten("pyparsing.warnings.PyparsingDeprecationWarning: 'oneOf' deprecated")
+        == "PyparsingDeprecationWarning: 'oneOf' deprecated"
+    )
+    assert shorten("  UserWarning: see a.b: c ") == "UserWarning: see a.b: c"

@@ -1,6 +1,6 @@
 """Make sure the machine has what `make test` needs beyond the venv: Fashion-MNIST and a browser.
 
-Usage: python scripts/test_deps.py        (`make test-deps`; `make test` runs it first)
+Usage: python scripts/ensure_test_deps.py        (`make test-deps`; `make test` runs it first)
 
 For each need, in order:
 
@@ -8,9 +8,11 @@ For each need, in order:
   verifies (``$D2LUTIL_DATA``, its cache folder, Debian's ``/usr/share/datasets/fashion-mnist``),
   else let d2lutil download it from the official mirrors (checksummed, written to a temporary
   file and renamed), else, on Debian as root, ``apt-get install dataset-fashion-mnist``.
-- **Chromium** (the browser test): reuse the one the browser test finds (``$CHROMIUM``, a known
-  install location such as Debian's ``/usr/lib/chromium``, the PATH, Playwright's own), else, on Debian as root, ``apt-get install chromium``, else, where
-  Playwright is installed and the machine is online, ``playwright install chromium``.
+- **Chromium** (the browser test): reuse the one the browser test finds
+  (``course_infra.chromium_executable()``: ``$CHROMIUM``, a known install location such as
+  Debian's ``/usr/lib/chromium``, the PATH, Playwright's own), else, on Debian as root,
+  ``apt-get install chromium``, else, where Playwright is installed and the machine is online,
+  ``playwright install chromium``.
 
 Where none of these works, it stops with one message that says what to install. It prints one
 line per need and changes nothing that is already there.
@@ -22,15 +24,9 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-CHROMIUM_NAMES = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-)
-CHROMIUM_PATHS = ("/usr/lib/chromium/chromium",)
+from course_infra import chromium_executable as find_chromium
+
 DEBIAN_PACKAGES = {"dataset": "dataset-fashion-mnist", "browser": "chromium"}
 
 
@@ -76,14 +72,6 @@ def ensure_dataset() -> None:
 
 
 # ---------------------------------------------------------------- browser
-
-
-def find_chromium() -> str | None:
-    """The browser the tests will drive: the same finder as the browser test's."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    import site_helpers
-
-    return site_helpers.chromium_executable()
 
 
 def ensure_browser() -> None:
