@@ -41,6 +41,15 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# The site's math is rendered when the site is built, by KaTeX running in Node
+# (_ext/katex_math.py): npm ci installs the KaTeX that package-lock.json pins into node_modules/.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make book needs Node.js (18 or newer) and npm," \
+	  "for KaTeX: e.g. apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
 # Fashion-MNIST and Chromium for the tests: reuse, download, or apt-get install (as root on
 # Debian); otherwise stop with a message saying what to install.
 test-deps: $(STAMP)
@@ -49,7 +58,7 @@ test-deps: $(STAMP)
 # The site is built from the notebooks' stored outputs (no code runs). A failed build removes
 # Sphinx's saved environment and the HTML, so that repeating it fails again instead of reusing
 # the pages of the failed run.
-book: $(STAMP)
+book: $(STAMP) $(NODE_STAMP)
 	$(BIN)/jupyter-book build -W --keep-going $(BOOK) || { \
 	  rm -rf $(BOOK)/_build/.doctrees $(BOOK)/_build/html; \
 	  echo "make book: the build failed; $(BOOK)/_build/html was removed" >&2; exit 1; }
@@ -82,7 +91,7 @@ site-test: $(STAMP)
 # executed once, on the check float path, report in _build/reports/nbval.xml); the site from
 # stored outputs, whose status page shows that report; the browser test of the built site.
 test: export CI = true
-test: $(STAMP) test-deps
+test: $(STAMP) $(NODE_STAMP) test-deps
 	$(MAKE) --no-print-directory lint
 	@mkdir -p $(REPORTS)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters $(NOT_SITE) $(NBVAL_ARGS) \
