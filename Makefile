@@ -83,8 +83,9 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) --dist loadfile -q
 
+# Site tests: one test per page in the browser, spread over the workers (--dist load).
 site-test: $(STAMP)
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile -q
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load -q
 
 # Everything, strictly (CI=true: tests that need the site or the browser fail, never skip):
 # lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
@@ -98,7 +99,7 @@ test: $(STAMP) $(NODE_STAMP) test-deps
 	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory book
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load
 
 outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }
