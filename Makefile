@@ -23,13 +23,15 @@ REPORTS := _build/reports
 # The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
 BOOK ?= .
 
-.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench float-paths
+.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench bench-site \
+  float-paths
 
 help:
 	@echo "make book    set up .venv if needed and build the site into _build/html"
 	@echo "make test    set up .venv, data, browser if needed; lint, tests + nbval, strict build, site tests"
 	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
+	@echo "make bench-site   bytes, first paint and final math of every page, 1x and 4x CPU (JSON lines)"
 	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -112,6 +114,11 @@ float-paths: $(STAMP) test-deps
 
 bench: $(STAMP)
 	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python benchmarks/bench_d2lutil.py
+
+# The site as readers get it: per page, bytes transferred, first contentful paint and time until
+# the math is final, at 1x (1280 px) and 4x CPU throttling (390 px), as JSON lines (see README).
+bench-site: book
+	$(BIN)/python benchmarks/bench_site.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

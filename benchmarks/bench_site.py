@@ -1,0 +1,210 @@
+"""How fast the built site reads: bytes, first paint and final math of every page.
+
+Run with ``make bench-site`` (it builds the site first). The built site (``_build/html``, or
+``--site DIR``) is served on 127.0.0.1 and every page of ``_toc.yml`` is loaded in headless
+Chromium (Debian's, or ``$CHROMIUM``), each load in a fresh browser context (an empty cache, as a
+first visit), under two settings:
+
+- ``1x``: a 1280 x 900 desktop window, the CPU at full speed;
+- ``4x``: a 390 x 844 phone-sized window with the CPU throttled 4x (Chrome DevTools'
+  ``Emulation.setCPUThrottlingRate``), as phone-class hardware.
+
+Per load it measures:
+
+- ``bytes``: the uncompressed bodies of everything the page loaded (the HTML, scripts,
+  stylesheets, fonts, images: Resource Timing's ``decodedBodySize``), and ``requests``;
+- ``fcp``: first contentful paint (the Paint Timing API), in seconds from navigation;
+- ``math_final``: when the formulas stop changing, in seconds: the latest of first paint, the
+  last change to a formula's DOM (typesetting in the browser, scaling to fit the width) and the
+  arrival of the last math font. Pages typeset in the browser (MathJax) are waited for through
+  ``MathJax.startup.promise``; every page then until its math has been quiet for 0.5 s.
+
+Each setting is loaded ``--runs`` times (default 3) and the median is reported. Prints one JSON
+object per page::
+
+    {"bench": "site_page", "page": "chapters/...", "section": "4.1", "formulas": 412,
+     "bytes": 1834211, "requests": 31, "fcp_1x_s": 0.21, "math_final_1x_s": 0.24,
+     "fcp_4x_s": 0.62, "math_final_4x_s": 0.7}
+
+then a ``site_summary`` line: the largest figures and the issue's targets (math final at 4x
+within 1.5 s and within first paint + 0.3 s on every page; bytes per page at most 2.0 MB, half
+of the 4.0-4.3 MB the pages weighed with MathJax in the browser).
+
+Timings depend on the machine and on what else runs on it; compare runs on one quiet machine.
+
+Usage: python benchmarks/bench_site.py [--site DIR] [--runs N] [--pages SUBSTRING ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import site_helpers as sh  # noqa: E402  (the page list, the web server, Chromium)
+
+SETTINGS = {
+    "1x": {"viewport": {"width": 1280, "height": 900}, "throttle": 1},
+    "4x": {"viewport": {"width": 390, "height": 844}, "throttle": 4},
+}
+QUIET_S = 0.5  # math unchanged for this long counts as final
+MATH_FAMILIES = r"/^(KaTeX|MJX|MathJax)/i"
+TARGET_MATH_FINAL_4X_S = 1.5
+TARGET_AFTER_FCP_S = 0.3
+TARGET_BYTES = 2_000_000
+
+# Installed before any script of the page runs: records when a formula's DOM last changed
+# and when the last math font arrived.
+RECORDER = """(() => {
+  const t = {mutation: 0, font: 0};
+  window.__benchMath = t;
+  const inMath = node => {
+    const e = node.nodeType === 1 ? node : node.parentElement;
+    return e && e.closest('.math, mjx-container, .katex');
+  };
+  new MutationObserver(records => {
+    if (records.some(r => inMath(r.target) ||
+                          [...r.addedNodes].some(n => n.nodeType === 1 && inMath(n)))) {
+      t.mutation = performance.now();
+    }
+  }).observe(document, {subtree: true, childList: true, attributes: true,
+                        characterData: true});
+  document.fonts.addEventListener('loadingdone', e => {
+    if (e.fontfaces.some(f => FAMILIES.test(f.family.replace(/["']/g, '')))) {
+      t.font = performance.now();
+    }
+  });
+})();""".replace("FAMILIES", MATH_FAMILIES)
+
+SETTLE = """async (quiet) => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await document.fonts.ready;
+  const t = window.__benchMath;
+  const start = performance.now();
+  while (performance.now() - Math.max(t.mutation, t.font) < quiet &&
+         performance.now() - start < 60000) {
+    await new Promise(r => setTimeout(r, 50));
+  }
+  await document.fonts.ready;
+  const paint = performance.getEntriesByName('first-contentful-paint')[0];
+  const entries = [...performance.getEntriesByType('navigation'),
+                   ...performance.getEntriesByType('resource')];
+  const fcp = paint ? paint.startTime : NaN;
+  return {
+    fcp: fcp / 1000,
+    math_final: Math.max(fcp, t.mutation, t.font) / 1000,
+    bytes: entries.reduce((sum, e) => sum + (e.decodedBodySize || 0), 0),
+    requests: entries.length,
+    formulas: document.querySelectorAll('.math').length,
+  };
+}"""
+
+
+def load(browser, url: str, setting: dict) -> dict:
+    context = browser.new_context(viewport=setting["viewport"])
+    try:
+        page = context.new_page()
+        page.add_init_script(RECORDER)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": setting["throttle"]})
+        page.goto(url, wait_until="load", timeout=120_000)
+        return page.evaluate(SETTLE, QUIET_S * 1000)
+    finally:
+        context.close()
+
+
+def measure(browser, base: str, page: sh.Page, runs: int) -> dict:
+    row: dict = {"bench": "site_page", "page": page.docname, "section": page.number}
+    for name, setting in SETTINGS.items():
+        loads = [load(browser, base + page.url_path, setting) for _ in range(runs)]
+        if name == "1x":
+            row["formulas"] = loads[0]["formulas"]
+            row["bytes"] = int(statistics.median(x["bytes"] for x in loads))
+            row["requests"] = int(statistics.median(x["requests"] for x in loads))
+        for key in ("fcp", "math_final"):
+            row[f"{key}_{name}_s"] = round(statistics.median(x[key] for x in loads), 3)
+    return row
+
+
+def summary(rows: list[dict]) -> dict:
+    def worst(key: str) -> dict:
+        row = max(rows, key=lambda r: r[key])
+        return {"value": row[key], "page": row["page"]}
+
+    slow = [r["page"] for r in rows if r["math_final_4x_s"] > TARGET_MATH_FINAL_4X_S]
+    late = [
+        r["page"]
+        for r in rows
+        if r["math_final_4x_s"] > r["fcp_4x_s"] + TARGET_AFTER_FCP_S
+    ]
+    heavy = [r["page"] for r in rows if r["bytes"] > TARGET_BYTES]
+    return {
+        "bench": "site_summary",
+        "pages": len(rows),
+        "formulas": sum(r["formulas"] for r in rows),
+        "max_bytes": worst("bytes"),
+        "max_math_final_1x_s": worst("math_final_1x_s"),
+        "max_math_final_4x_s": worst("math_final_4x_s"),
+        "max_fcp_4x_s": worst("fcp_4x_s"),
+        f"math_final_4x_within_{TARGET_MATH_FINAL_4X_S}_s": not slow,
+        f"math_final_4x_within_fcp_plus_{TARGET_AFTER_FCP_S}_s": not late,
+        f"bytes_within_{TARGET_BYTES}": not heavy,
+        "missed": {"math_final_4x": slow, "after_fcp": late, "bytes": heavy},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--site", type=Path, default=sh.HTML, help="the built site")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="loads per page and setting"
+    )
+    parser.add_argument(
+        "--pages",
+        nargs="*",
+        default=[],
+        help="only pages whose name contains one of these",
+    )
+    args = parser.parse_args(argv)
+    if not (args.site / "index.html").is_file():
+        parser.error(f"no built site at {args.site}: run `make book` first")
+    executable = sh.chromium_executable()
+    if executable is None:
+        parser.error(
+            "Chromium not found: `make test-deps` (or `apt-get install chromium`), "
+            "or set $CHROMIUM to a Chromium or Chrome binary"
+        )
+    pages = [
+        p
+        for p in sh.toc_pages()
+        if not args.pages or any(s in p.docname for s in args.pages)
+    ]
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sh.serve(args.site.resolve()) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            for page in pages:
+                rows.append(measure(browser, base, page, args.runs))
+                print(json.dumps(rows[-1]), flush=True)
+        finally:
+            browser.close()
+    print(json.dumps(summary(rows)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
