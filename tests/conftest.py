@@ -133,7 +133,17 @@ def summary_lines(stats: dict) -> list[str]:
         formulas, pages = stats["katex"]
         lines.append(
             f"  formulas rendered by KaTeX at build time (HTML and MathML, 0 errors): "
-            f"{formulas} on {pages} pages; TeX left as text outside math: none"
+            f"{formulas} on {pages} pages"
+        )
+    if "tex_in_text" in stats:
+        known = stats["tex_in_text"]
+        lines.append(
+            "  TeX left as text outside math, code and outputs: "
+            + (
+                f"{known} known pieces (KNOWN_TEX_IN_TEXT), no other"
+                if known
+                else "none"
+            )
         )
     if "links" in stats:
         links, fragments = stats["links"]
@@ -176,8 +186,8 @@ def summary_lines(stats: dict) -> list[str]:
         nodes = sum(n for n, _ in math.values())
         shown = sum(c for _, c in math.values())
         lines.append(
-            f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} laid out of "
-            f"{nodes} on {len(math)} pages (the others are in closed dropdowns)"
+            f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} laid out "
+            f"(not in a closed dropdown) of {nodes} on {len(math)} pages"
         )
     for key, text in (
         ("buttons", "notebook pages: Colab link and .ipynb download checked"),
@@ -204,7 +214,7 @@ def summary_lines(stats: dict) -> list[str]:
     if axe:
         lines.append(
             f"axe-core {axe.get('version', '?')}: {axe['pages']} page audits "
-            f"({', '.join(axe.get('modes', []))})"
+            f"({', '.join(dict.fromkeys(axe.get('modes', [])))})"
         )
         by_impact = axe.get("impact", {})
         for impact in ("critical", "serious", "moderate", "minor"):
