@@ -15,8 +15,11 @@ event), without touching the theme's files:
    ``search.html``, which loads them itself.
 3. sphinx-design's stylesheet and script (60 KB), on pages without a sphinx-design element
    (Jupyter Book enables the extension; no page of the book uses it today).
+4. sphinx-thebe's script, stylesheet and settings (7 KB), on every page: Jupyter Book loads
+   them for live code cells, which this book does not offer (``launch_buttons: thebe`` is
+   off: notebooks open in Colab).
 
-Items 1 and 2 are ``templates/layout.html`` (next to this file), item 3 is ``lean_page``.
+Items 1 and 2 are ``templates/layout.html`` (next to this file), items 3 and 4 ``lean_page``.
 ``tests/test_site_html.py`` checks that no page loads them and the browser tests check that
 the icons, the search and the pages still work. Registered in ``_config.yml`` under
 ``sphinx: local_extensions``.
@@ -33,6 +36,8 @@ from sphinx.config import Config
 TEMPLATES = Path(__file__).parent / "templates"
 SPHINX_DESIGN = ("sphinx-design.min.css", "design-tabs.js")
 SPHINX_DESIGN_MARK = 'class="sd-'
+THEBE = ("sphinx-thebe.js", "sphinx-thebe.css")
+THEBE_SETTINGS = "const THEBE_JS_URL"  # sphinx-thebe's inline script
 
 
 def add_templates(app: Sphinx, config: Config) -> None:
@@ -44,18 +49,28 @@ def _filename(asset) -> str:
     return str(getattr(asset, "filename", asset) or "")
 
 
+def _unused(asset, uses_design: bool, thebe: bool) -> bool:
+    name = _filename(asset)
+    if not uses_design and name.endswith(SPHINX_DESIGN):
+        return True
+    body = str(getattr(asset, "attributes", {}).get("body", ""))
+    return not thebe and (name.endswith(THEBE) or body.startswith(THEBE_SETTINGS))
+
+
 def lean_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
-    """Leave sphinx-design's files out of pages that have no sphinx-design element."""
+    """Leave out sphinx-design's files where no sphinx-design element is, and sphinx-thebe's
+    where thebe is off."""
     body = context.get("body")
-    if isinstance(body, str) and SPHINX_DESIGN_MARK in body:
-        return
+    uses_design = isinstance(body, str) and SPHINX_DESIGN_MARK in body
+    launch = app.config.html_theme_options.get("launch_buttons", {})
+    thebe = bool(launch.get("thebe"))
     for key in ("css_files", "script_files"):
         if isinstance(context.get(key), list):
             # A new list: Sphinx restores its own before every page.
             context[key] = [
                 asset
                 for asset in context[key]
-                if not _filename(asset).endswith(SPHINX_DESIGN)
+                if not _unused(asset, uses_design, thebe)
             ]
 
 

@@ -81,16 +81,29 @@
 
   // Widths are measured only with every requested font in: until its font arrives, a
   // formula is laid out in a stand-in font (and drawn blank: KaTeX's font-display is block).
+  function loadingFonts() {
+    var loading = [];
+    document.fonts.forEach(function (face) {
+      if (face.status === "loading") loading.push(face.loaded);
+    });
+    return loading;
+  }
+
   var done = [0, 0];
   function frame() {
     if (document.readyState !== "loading") return;
-    if (document.fonts.status === "loaded") done = fitFrom(done, false);
+    if (!loadingFonts().length) done = fitFrom(done, false);
     window.requestAnimationFrame(frame);
   }
   window.requestAnimationFrame(frame);
 
   function parsed() {
-    if (document.fonts.status === "loaded") done = fitFrom(done, true);
+    // The rest as soon as the fonts now loading are in (document.fonts.ready waits longer:
+    // for the page's layout too).
+    var rest = function () {
+      done = fitFrom(done, true);
+    };
+    Promise.all(loadingFonts()).then(rest, rest);
     document.fonts.ready.then(fitAll);
     var timer = null;
     function later() {

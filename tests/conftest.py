@@ -186,8 +186,8 @@ def summary_lines(stats: dict) -> list[str]:
         nodes = sum(n for n, _ in math.values())
         shown = sum(c for _, c in math.values())
         lines.append(
-            f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} laid out "
-            f"(not in a closed dropdown) of {nodes} on {len(math)} pages"
+            f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} of {nodes} "
+            f"on {len(math)} pages (those with a layout box)"
         )
     for key, text in (
         ("buttons", "notebook pages: Colab link and .ipynb download checked"),

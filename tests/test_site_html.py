@@ -176,7 +176,13 @@ def test_pages_are_parsed_without_katex_layout_boxes():
 
 
 # Scripts and stylesheets a page must not load (see _ext/lean_pages.py, _ext/katex_math.py).
-UNUSED_EVERYWHERE = ("mathjax", "/katex.min.js", "fontawesome.js", "katex-math.css")
+UNUSED_EVERYWHERE = (
+    "mathjax",
+    "/katex.min.js",
+    "fontawesome.js",
+    "katex-math.css",
+    "sphinx-thebe",
+)
 SEARCH_ONLY = ("searchtools.js", "language_data.js", "searchindex.js")
 
 
