@@ -20,12 +20,21 @@ as before. Pages load no math script. This extension makes that offline, pinned 
    stylesheet (``katex-math.css``) is left out everywhere: it lays out equation numbers and
    wide formulas differently from the theme, which ``_static/accessibility.css`` and
    ``_static/fit_math.js`` build on.
+4. Each page with math preloads the KaTeX fonts its formulas use (``<link rel="preload">``
+   at the top of its head), read off the page's KaTeX markup with KaTeX's own stylesheet
+   (which class draws in which font). A font is otherwise asked for only when the first
+   formula that needs it is laid out, and that formula is drawn blank until the font arrives
+   (KaTeX's ``font-display: block``): preloaded, the fonts come with the stylesheets, before
+   any formula is painted. ``tests/test_site_browser.py`` checks that each page preloads
+   exactly the math fonts it uses.
 
 Registered in ``_config.yml`` under ``sphinx: local_extensions``.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -48,6 +57,83 @@ OPTIONS = {"throwOnError": True, "strict": "error"}
 
 def katex_dist(app: Sphinx) -> Path:
     return Path(app.confdir) / DIST
+
+
+# Which KaTeX font draws what, read from KaTeX's stylesheet: its @font-face rules (family,
+# weight, style -> file) and the rules ``.katex .a`` / ``.katex .a.b`` that set a font.
+FONT_FACE = re.compile(r"@font-face\{([^}]*)\}")
+RULE = re.compile(r"([^{}@]+)\{([^{}]*)\}")
+PROPERTY = re.compile(r"(font-family|font-weight|font-style):([^;}]+)")
+WOFF2 = re.compile(r"url\(([^)]+\.woff2)\)")
+KATEX_FONT = re.compile(r"KaTeX_\w+")
+BASE_FONT = ("KaTeX_Main", "400", "normal")  # .katex{font: ... KaTeX_Main ...}
+# The boxes KaTeX lays out for the eye, and the elements in them that hold text.
+LAYOUT = re.compile(r'<span class="katex-html" aria-hidden="true">')
+SPAN_TAG = re.compile(r"<span\b|</span>")
+TEXT_SPAN = re.compile(r'<span class="([^"]*)"(?: style="[^"]*")?>([^<])')
+WEIGHTS = {"bold": "700", "normal": "400"}
+
+
+def _properties(body: str) -> dict[str, str]:
+    found = {name: value.strip().strip("'\"") for name, value in PROPERTY.findall(body)}
+    if "font-weight" in found:
+        found["font-weight"] = WEIGHTS.get(found["font-weight"], found["font-weight"])
+    return found
+
+
+def font_map(stylesheet: str) -> tuple[dict, list]:
+    """KaTeX's fonts, {(family, weight, style): woff2 path}, and its font rules, [(classes
+    that must be on one element, {property: value})]."""
+    faces = {}
+    for body in FONT_FACE.findall(stylesheet):
+        found = _properties(body)
+        woff2 = WOFF2.search(body)
+        if woff2 and "font-family" in found:
+            key = (
+                found["font-family"],
+                found.get("font-weight", "400"),
+                found.get("font-style", "normal"),
+            )
+            faces[key] = woff2.group(1)
+    rules = []
+    for selectors, body in RULE.findall(FONT_FACE.sub("", stylesheet)):
+        found = _properties(body)
+        if not found:
+            continue
+        for selector in selectors.split(","):
+            parts = selector.split()
+            if (
+                len(parts) == 2
+                and parts[0] == ".katex"
+                and re.fullmatch(r"(\.[\w-]+)+", parts[1])
+            ):
+                rules.append((frozenset(parts[1].strip(".").split(".")), found))
+    return faces, rules
+
+
+def fonts_used(body: str, rules: list) -> set[tuple[str, str, str]]:
+    """The KaTeX fonts (family, weight, style) that the formulas of a page's HTML draw in: for
+    each element of KaTeX's layout that holds text, the rules its classes match."""
+    used = set()
+    for box in LAYOUT.finditer(body):
+        depth, end = 1, len(body)
+        for tag in SPAN_TAG.finditer(body, box.end()):
+            depth += 1 if tag.group() == "<span" else -1
+            if depth == 0:
+                end = tag.start()
+                break
+        for classes, _text in TEXT_SPAN.findall(body, box.end(), end):
+            names = set(classes.split())
+            font = dict(
+                zip(
+                    ("font-family", "font-weight", "font-style"), BASE_FONT, strict=True
+                )
+            )
+            for required, properties in rules:
+                if required <= names:
+                    font.update(properties)
+            used.add((font["font-family"], font["font-weight"], font["font-style"]))
+    return used
 
 
 def configure(app: Sphinx, config: Config) -> None:
@@ -91,11 +177,35 @@ def _located(visit):
     return visitor
 
 
+@functools.cache
+def _fonts(dist: Path) -> tuple[dict, list]:
+    return font_map((dist / "katex.min.css").read_text(encoding="utf-8"))
+
+
+def preload_links(app: Sphinx, body: str, pathto) -> str:
+    """``<link rel="preload">`` for each KaTeX font the page's formulas draw in."""
+    faces, rules = _fonts(katex_dist(app))
+    links = []
+    for font in sorted(fonts_used(body, rules)):
+        if font in faces:
+            href = pathto(f"_static/{STATIC}/{faces[font]}", 1)
+            links.append(
+                f'<link rel="preload" href="{href}" as="font" type="font/woff2" '
+                "crossorigin />"
+            )
+    return "\n    ".join([""] + links)
+
+
 def lean_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
-    """KaTeX's stylesheet only where formulas are; sphinxcontrib-katex's own nowhere."""
+    """KaTeX's stylesheet only where formulas are, and their fonts preloaded;
+    sphinxcontrib-katex's own stylesheet nowhere."""
+    body = context.get("body")
+    shows_math = isinstance(body, str) and 'class="katex' in body
+    if shows_math and "pathto" in context:
+        context["metatags"] = context.get("metatags", "") + preload_links(
+            app, body, context["pathto"]
+        )
     if isinstance(context.get("css_files"), list):
-        body = context.get("body")
-        shows_math = isinstance(body, str) and 'class="katex' in body
         unused = {katex.filename_css} | (set() if shows_math else {STYLESHEET})
         unused = {f"_static/{name}" for name in unused}  # as Sphinx records them
         # A new list: Sphinx restores its own before every page.

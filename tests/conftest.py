@@ -189,6 +189,12 @@ def summary_lines(stats: dict) -> list[str]:
             f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} of {nodes} "
             f"on {len(math)} pages (those with a layout box)"
         )
+    fonts = stats.get("fonts")
+    if fonts:
+        lines.append(
+            f"  math fonts preloaded, each used and none missing: {sum(fonts.values())} "
+            f"on {len(fonts)} pages"
+        )
     for key, text in (
         ("buttons", "notebook pages: Colab link and .ipynb download checked"),
         ("navigation", "pages walked by next, then back by previous (static HTML)"),

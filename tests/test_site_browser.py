@@ -212,9 +212,28 @@ MATH_REPORT = """() => {
     errors: document.querySelectorAll('.katex-error').length,
     family: family(document.querySelector('.katex')),
     loaded: katex.filter(f => f.status === 'loaded').map(f => f.family.replace(/["']/g, '')),
+    faces: katex.filter(f => f.status === 'loaded')
+      .map(f => [f.family.replace(/["']/g, ''), f.weight, f.style].join(' ')),
+    preloaded: [...document.querySelectorAll('link[rel="preload"][as="font"]')]
+      .map(l => l.getAttribute('href').split('/').pop()),
     failed: katex.filter(f => f.status === 'error').map(f => f.family),
   };
 }"""
+
+# KaTeX's font files are named by family and variant: KaTeX_Main-Bold.woff2.
+VARIANTS = {
+    "Regular": "400 normal",
+    "Bold": "700 normal",
+    "Italic": "400 italic",
+    "BoldItalic": "700 italic",
+}
+
+
+def _font_face(file: str) -> str:
+    """The face a KaTeX font file holds, as MATH_REPORT lists faces: "KaTeX_Main 700 normal"."""
+    family, _, variant = file.removesuffix(".woff2").rpartition("-")
+    return f"{family} {VARIANTS.get(variant, variant)}"
+
 
 IMAGES = """() => [...document.images].filter(i => i.offsetParent !== null || i.closest('article'))
   .map(i => ({src: i.getAttribute('src'), alt: i.getAttribute('alt'),
@@ -399,9 +418,17 @@ def _math_problems(page: sh.Page, math: dict, visit: Visit, site_stats) -> list[
             problems.append(f"KaTeX's fonts did not load: {math['loaded']}")
         if not [u for u in visit.requests if "/_static/katex/fonts/" in u]:
             problems.append("no KaTeX font loaded from the site")
+    # The page preloads exactly the math fonts its formulas use (_ext/katex_math.py).
+    preloaded = {_font_face(file) for file in math["preloaded"]}
+    if missing := set(math["faces"]) - preloaded:
+        problems.append(f"math fonts used but not preloaded: {sorted(missing)}")
+    if unused := preloaded - set(math["faces"]):
+        problems.append(f"math fonts preloaded but not used: {sorted(unused)}")
     if math["failed"]:
         problems.append(f"fonts failed to load: {math['failed']}")
     site_stats.setdefault("math", {})[page.docname] = [math["nodes"], math["shown"]]
+    if preloaded:
+        site_stats.setdefault("fonts", {})[page.docname] = len(preloaded)
     return problems
 
 

@@ -631,3 +631,12 @@ def test_katex_errors_fail_the_strict_build_with_their_place(tmp_path):
     ]
     assert page.select_one("div.math span.eqno").get_text().startswith("(1)")
     assert (tmp_path / "html" / "_static" / "katex" / "katex.min.css").is_file()
+    # The fonts those formulas draw in, preloaded: Main for digits and "=", Math for the
+    # letters, Size1 for the inline sum's sign.
+    preloaded = [link["href"] for link in page.select('link[rel="preload"][as="font"]')]
+    assert preloaded == [
+        f"_static/katex/fonts/KaTeX_{name}.woff2"
+        for name in ("Main-Regular", "Math-Italic", "Size1-Regular")
+    ], preloaded
+    for href in preloaded:
+        assert (tmp_path / "html" / href).is_file(), href
