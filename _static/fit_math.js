@@ -2,15 +2,21 @@
 // (_ext/katex_math.py), but a line of math cannot break: on a narrow screen (a phone) a display
 // formula wider than its column is scaled down to fit, to no less than MIN_SCALE (45 %) of its
 // size (below that it scrolls sideways in its own box), and so is an inline formula wider than
-// its line. While the HTML is parsed, every frame fits the formulas that arrived since the last
-// one, before they are first painted (the formula still being parsed waits for the next
-// frame, and all wait while a font is loading); when the parse ends, the rest; then everything
-// again once all fonts are in, after every resize and after a click that may have opened a
-// dropdown (formulas in a closed one have no width). Each pass measures first and writes
-// after, and writes only the scales that change. Jupyter Book adds every script in _static/ to
-// every page; on pages without math it changes nothing. Once all fonts are in and the page is
-// fitted, it writes the window width it fitted for into <html data-math-fitted="...">
-// (tests/test_site_browser.py waits for that).
+// its line.
+//
+// Each formula is fitted before it is first painted, so that no reader sees one change: while
+// the HTML is parsed, every frame fits the formulas the parser has finished since the last
+// frame (a formula is finished once something follows it), measuring them only with every
+// font they ask for in (a formula laid out before its font arrives has the stand-in font's
+// width; _ext/katex_math.py preloads the fonts each page uses, so that they are in before
+// the first formula is). Formulas that are not shown (the closed solution dropdowns) are left
+// alone until a click shows them. When the parse ends: the rest; then everything again after
+// every resize and after a click. Each pass measures first and writes after, and writes only
+// the scales that change.
+//
+// Jupyter Book adds every script in _static/ to every page; on pages without math it changes
+// nothing. Once the fonts are in and the page is fitted, it writes the window width it fitted
+// for into <html data-math-fitted="..."> (tests/test_site_browser.py waits for that).
 (function () {
   "use strict";
   var MIN_SCALE = 0.45;
@@ -33,7 +39,7 @@
   // formula is as wide as the boxes KaTeX laid out in it.
   function display(box) {
     var layout = box.querySelector(".katex-html");
-    if (!layout) return [box, 1];
+    if (!layout) return null;
     range.selectNodeContents(layout);
     return [box, needed(box, box.clientWidth, range.getBoundingClientRect().width)];
   }
@@ -42,11 +48,28 @@
   function inline(math) {
     var formula = math.querySelector(".katex");
     var block = math.closest("p, li, td, th, dd, dt, div");
-    if (!formula || !block) return [math, 1];
+    if (!formula || !block) return null;
     var style = window.getComputedStyle(block);
     var available =
       block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     return [math, needed(math, available, formula.getBoundingClientRect().width)];
+  }
+
+  // Shown to the reader: not in a hidden box (a closed dropdown hides its content with
+  // visibility: hidden, and its formulas keep a width that is not the one they will have).
+  function shown(element) {
+    if (element.checkVisibility) {
+      return element.checkVisibility({ visibilityProperty: true });
+    }
+    return element.getClientRects().length > 0;
+  }
+
+  // The parser is past the element: something follows it in the document.
+  function finished(element) {
+    for (var e = element; e && e !== document.body; e = e.parentNode) {
+      if (e.nextSibling) return true;
+    }
+    return false;
   }
 
   function write(changes) {
@@ -62,55 +85,70 @@
     });
   }
 
-  // Formulas from the index-th of their kind on; all but the last while the HTML is parsed.
-  function fitFrom(start, parsed) {
-    var displays = document.querySelectorAll(DISPLAY);
-    var inlines = document.querySelectorAll(INLINE);
-    var ends = [displays.length - (parsed ? 0 : 1), inlines.length - (parsed ? 0 : 1)];
-    var changes = [];
-    for (var d = start[0]; d < ends[0]; d++) changes.push(display(displays[d]));
-    for (var i = start[1]; i < ends[1]; i++) changes.push(inline(inlines[i]));
-    write(changes);
-    return [Math.max(start[0], ends[0]), Math.max(start[1], ends[1])];
-  }
-
-  function fitAll() {
-    fitFrom([0, 0], true);
-    document.documentElement.dataset.mathFitted = String(window.innerWidth);
-  }
-
-  // Widths are measured only with every requested font in: until its font arrives, a
-  // formula is laid out in a stand-in font (and drawn blank: KaTeX's font-display is block).
+  // The math fonts being fetched now: until one arrives, the text that asked for it is laid
+  // out in a stand-in font (and drawn blank: KaTeX's font-display is block).
   function loadingFonts() {
     var loading = [];
     document.fonts.forEach(function (face) {
-      if (face.status === "loading") loading.push(face.loaded);
+      if (face.status === "loading" && face.family.replace(/["']/g, "").indexOf("KaTeX") === 0) {
+        loading.push(face.loaded);
+      }
     });
     return loading;
+  }
+
+  // Measure the formulas from the start-th of each kind on (only finished ones while the HTML
+  // is parsed) and write their scales, unless measuring them asked for a font that is not in
+  // yet. Returns where the next pass starts, or null if nothing was written for that reason.
+  function fitFrom(start, parsed) {
+    var kinds = [
+      [document.querySelectorAll(DISPLAY), display],
+      [document.querySelectorAll(INLINE), inline],
+    ];
+    var changes = [];
+    var next = start.slice();
+    kinds.forEach(function (kind, k) {
+      var found = kind[0];
+      for (var n = start[k]; n < found.length; n++) {
+        if (!parsed && !finished(found[n])) break;
+        if (shown(found[n])) {
+          var change = kind[1](found[n]);
+          if (change) changes.push(change);
+        }
+        next[k] = n + 1;
+      }
+    });
+    if (loadingFonts().length) return null; // measured in a stand-in font
+    write(changes);
+    return next;
+  }
+
+  // Every formula shown, once the math fonts it asks for are in; then the mark for the tests.
+  function fitAll() {
+    if (fitFrom([0, 0], true) === null) {
+      Promise.all(loadingFonts()).then(fitAll, fitAll);
+      return;
+    }
+    document.documentElement.dataset.mathFitted = String(window.innerWidth);
   }
 
   var done = [0, 0];
   function frame() {
     if (document.readyState !== "loading") return;
-    if (!loadingFonts().length) done = fitFrom(done, false);
+    if (!loadingFonts().length) done = fitFrom(done, false) || done;
     window.requestAnimationFrame(frame);
   }
   window.requestAnimationFrame(frame);
 
   function parsed() {
-    // The rest as soon as the fonts now loading are in (document.fonts.ready waits longer:
-    // for the page's layout too).
-    var rest = function () {
-      done = fitFrom(done, true);
-    };
-    Promise.all(loadingFonts()).then(rest, rest);
+    // The rest as soon as the math fonts now loading are in, then everything once all fonts
+    // are (a late font can change a formula's width).
+    Promise.all(loadingFonts()).then(fitAll, fitAll);
     document.fonts.ready.then(fitAll);
     var timer = null;
     function later() {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        document.fonts.ready.then(fitAll);
-      }, 50);
+      timer = setTimeout(fitAll, 50);
     }
     window.addEventListener("resize", later);
     document.addEventListener("click", later);

@@ -14,20 +14,25 @@ Per load it measures:
 - ``bytes``: the uncompressed bodies of everything the page loaded (the HTML, scripts,
   stylesheets, fonts, images: Resource Timing's ``decodedBodySize``), and ``requests``;
 - ``fcp``: first contentful paint (the Paint Timing API), in seconds from navigation;
-- ``math_final``: when the math stops changing, in seconds: the latest of first paint, the last
-  change to a formula once the HTML is parsed (typesetting in the browser, scaling to fit the
-  width) and the arrival of the last math font that came after that (until then a formula is
-  drawn blank or in another font). What happens while the HTML is parsed is content arriving,
-  not a change: a formula the parser inserts, with the fonts it asks for, is final when it
-  shows if nothing changes it later. Pages that typeset in the browser (MathJax) are waited for
-  through ``MathJax.startup.promise``; every page then until its math has been quiet for 0.5 s.
+- ``math_final``: when the math a reader may have seen stops changing, in seconds: the latest
+  of first paint, the last change to a formula after it was first painted (typesetting in the
+  browser, scaling to fit the width: any change but the HTML parser inserting the formula)
+  and the arrival of the last math font that came after the first formula was painted (until
+  then the formulas that use it are drawn blank or in another font). A formula the parser
+  inserts and nothing changes once it shows is final when it shows. Pages that typeset in the
+  browser (MathJax) are waited for through ``MathJax.startup.promise``; every page then until
+  its math has been quiet for 0.5 s;
+- ``parsed``: when the HTML was parsed (``domInteractive``): the last formula of the page has
+  arrived;
+- ``math_changes``: how many changes to formulas already painted counted in ``math_final``.
 
 Each setting is loaded ``--runs`` times (default 3) and the median is reported. Prints one JSON
 object per page::
 
     {"bench": "site_page", "page": "chapters/...", "section": "4.1", "formulas": 449,
-     "bytes": 2010435, "requests": 37, "fcp_1x_s": 0.21, "math_final_1x_s": 0.24,
-     "fcp_4x_s": 0.62, "math_final_4x_s": 0.7}
+     "bytes": 2010435, "requests": 37, "fcp_1x_s": 0.21, "math_final_1x_s": 0.21,
+     "parsed_1x_s": 0.5, "math_changes_1x": 0, "fcp_4x_s": 0.62, "math_final_4x_s": 0.62,
+     "parsed_4x_s": 2.1, "math_changes_4x": 0}
 
 then a ``site_summary`` line: the largest figures and the targets of issue 22: math final at
 4x within 1.5 s and within first paint + 0.3 s on every page and, given ``--baseline`` (the
@@ -66,20 +71,43 @@ TARGET_MATH_FINAL_4X_S = 1.5
 TARGET_AFTER_FCP_S = 0.3
 TARGET_BYTES_RATIO = 0.5  # of the same page's bytes in a baseline run (--baseline)
 
-# Installed before any script of the page runs: records when a formula's DOM last changed
-# after the HTML was parsed, and when the last math font arrived.
+# Installed before any script of the page runs. A frame counter (requestAnimationFrame runs
+# once per rendering update, this callback before the page's own) tells whether a formula was
+# painted before it changed: a formula is first painted in the frame after the one in which
+# it arrived, so a change in that next frame's callbacks (where _static/fit_math.js scales a
+# new formula) comes before its first paint, and a change later comes after it. Nodes the
+# HTML parser inserts are the formula arriving; anything else touching a formula (typesetting
+# in the browser, scaling, attributes) is a change. It also records each frame's time, to
+# tell when the first formula was painted.
 RECORDER = """(() => {
-  const t = {mutation: 0};
+  const t = {mutation: 0, frame: 0, frames: [], firstShown: Infinity, changes: 0};
   window.__benchMath = t;
-  const inMath = node => {
+  const arrived = new WeakMap();  // formula -> frame number when it arrived
+  const tick = () => {
+    t.frame += 1;
+    t.frames.push(performance.now());
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  const formulaOf = node => {
     const e = node.nodeType === 1 ? node : node.parentElement;
-    return e && e.closest('.math, mjx-container, .katex');
+    return e && (e.closest('.math') || e.closest('mjx-container'));
   };
   new MutationObserver(records => {
-    if (document.readyState === 'loading') return;  // the parser inserting the page
-    if (records.some(r => inMath(r.target) ||
-                          [...r.addedNodes].some(n => n.nodeType === 1 && inMath(n)))) {
-      t.mutation = performance.now();
+    const parsing = document.readyState === 'loading';
+    for (const r of records) {
+      const formulas = [r.target, ...r.addedNodes].map(formulaOf).filter(Boolean);
+      for (const formula of formulas) {
+        if (!arrived.has(formula)) {
+          arrived.set(formula, t.frame);
+          t.firstShown = Math.min(t.firstShown, t.frame + 1);
+        }
+        const parser = parsing && r.type === 'childList';
+        if (!parser && t.frame > arrived.get(formula) + 1) {
+          t.mutation = performance.now();
+          t.changes += 1;
+        }
+      }
     }
   }).observe(document, {subtree: true, childList: true, attributes: true,
                         characterData: true});
@@ -98,17 +126,21 @@ SETTLE = """async (quiet) => {
   }
   await document.fonts.ready;
   const paint = performance.getEntriesByName('first-contentful-paint')[0];
-  const entries = [...performance.getEntriesByType('navigation'),
-                   ...performance.getEntriesByType('resource')];
+  const navigation = performance.getEntriesByType('navigation')[0];
+  const entries = [navigation, ...performance.getEntriesByType('resource')];
   const fcp = paint ? paint.startTime : NaN;
-  // Math fonts that arrived after the HTML was parsed (formulas drawn blank or in another
-  // font until then); Resource Timing, as FontFaceSet's events wait for the page's layout.
-  const parsed = performance.getEntriesByType('navigation')[0].domInteractive;
-  const fonts = entries.filter(e => FONTS.test(e.name) && e.responseEnd > parsed)
-    .map(e => e.responseEnd);
+  // Math fonts that arrived after the first formula was painted: until then the formulas that
+  // use one are drawn blank (KaTeX's font-display is block) or in another font. (Resource
+  // Timing: FontFaceSet's events wait for the page's layout too.)
+  const shown = t.frames[t.firstShown - 1];
+  const fonts = shown === undefined ? [] : entries
+    .filter(e => FONTS.test(e.name) && e.responseEnd > shown).map(e => e.responseEnd);
   return {
     fcp: fcp / 1000,
     math_final: Math.max(fcp, t.mutation, ...fonts) / 1000,
+    parsed: navigation.domInteractive / 1000,
+    changes: t.changes,
+    late_fonts: fonts.length,
     bytes: entries.reduce((sum, e) => sum + (e.decodedBodySize || 0), 0),
     requests: entries.length,
     formulas: document.querySelectorAll('.math').length,
@@ -145,9 +177,10 @@ def measure(browser, base: str, page: sh.Page, runs: int) -> dict:
             row["formulas"] = loads[0]["formulas"]
             row["bytes"] = int(median(x["bytes"] for x in loads))
             row["requests"] = int(median(x["requests"] for x in loads))
-        for key in ("fcp", "math_final"):
+        for key in ("fcp", "math_final", "parsed"):
             value = median(x[key] for x in loads)
             row[f"{key}_{name}_s"] = None if value is None else round(value, 3)
+        row[f"math_changes_{name}"] = int(median(x["changes"] for x in loads))
     return row
 
 
