@@ -36,6 +36,9 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +70,17 @@ PROPERTY = re.compile(r"(font-family|font-weight|font-style):([^;}]+)")
 WOFF2 = re.compile(r"url\(([^)]+\.woff2)\)")
 KATEX_FONT = re.compile(r"KaTeX_\w+")
 BASE_FONT = ("KaTeX_Main", "400", "normal")  # .katex{font: ... KaTeX_Main ...}
-# The boxes KaTeX lays out for the eye, and the elements in them that hold text.
+# The boxes KaTeX lays out for the eye.
 LAYOUT = re.compile(r'<span class="katex-html" aria-hidden="true">')
-SPAN_TAG = re.compile(r"<span\b|</span>")
-TEXT_SPAN = re.compile(r'<span class="([^"]*)"(?: style="[^"]*")?>([^<])')
+# Its tokens: a span's start tag (group 1: its attributes), an end tag, another tag (an SVG's),
+# text (group 2).
+TOKEN = re.compile(r"<span\b([^>]*)>|</span>|<[^>]*>|([^<]+)")
+CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')
+FONT_KEYS = ("font-family", "font-weight", "font-style")
+# A compound selector of a KaTeX font rule: an optional child combinator, ``span`` or nothing,
+# classes.
+COMPOUND = re.compile(r"\s*(>)?\s*(span)?((?:\.[\w-]+)*)")
+COMPOUNDS = r"(?:\s*>?\s*(?:span(?:\.[\w-]+)*|(?:\.[\w-]+)+))+"
 WEIGHTS = {"bold": "700", "normal": "400"}
 
 
@@ -79,6 +89,38 @@ def _properties(body: str) -> dict[str, str]:
     if "font-weight" in found:
         found["font-weight"] = WEIGHTS.get(found["font-weight"], found["font-weight"])
     return found
+
+
+def _compounds(selector: str) -> tuple | None:
+    """A selector ``.katex A B>span`` as its compounds after ``.katex``, ((classes, child of
+    the one before?), ...), or None where it is not of that form (spans and classes only)."""
+    selector = selector.strip()
+    if not selector.startswith(".katex "):
+        return None
+    rest = selector.removeprefix(".katex ")
+    if not re.fullmatch(COMPOUNDS, rest):
+        return None
+    return tuple(
+        (frozenset(c for c in classes.split(".") if c), bool(child))
+        for child, tag, classes in COMPOUND.findall(rest)
+        if tag or classes
+    )
+
+
+def _matches(compounds: tuple, chain: list[frozenset]) -> bool:
+    """Whether the last span of ``chain`` (its ancestors' classes before it) matches."""
+
+    def match(i: int, j: int) -> bool:
+        classes, child = compounds[i]
+        if j < 0 or not classes <= chain[j]:
+            return False
+        if i == 0:
+            return True
+        if child:
+            return match(i - 1, j - 1)
+        return any(match(i - 1, k) for k in range(j - 1, -1, -1))
+
+    return match(len(compounds) - 1, len(chain) - 1)
 
 
 def font_map(stylesheet: str) -> tuple[dict, list]:
@@ -101,38 +143,46 @@ def font_map(stylesheet: str) -> tuple[dict, list]:
         if not found:
             continue
         for selector in selectors.split(","):
-            parts = selector.split()
-            if (
-                len(parts) == 2
-                and parts[0] == ".katex"
-                and re.fullmatch(r"(\.[\w-]+)+", parts[1])
-            ):
-                rules.append((frozenset(parts[1].strip(".").split(".")), found))
+            compounds = _compounds(selector)
+            if compounds:
+                rules.append((compounds, found))
     return faces, rules
 
 
 def fonts_used(body: str, rules: list) -> set[tuple[str, str, str]]:
-    """The KaTeX fonts (family, weight, style) that the formulas of a page's HTML draw in: for
-    each element of KaTeX's layout that holds text, the rules its classes match."""
+    """The KaTeX fonts (family, weight, style) that the formulas of a page's HTML draw in: the
+    font of each piece of text in KaTeX's layout, as CSS gives it: inherited from the enclosing
+    element, changed by the rules that the element's own classes match (a stacked delimiter's
+    pieces, say, are class-less spans in a ``delim-size4`` one)."""
     used = set()
+    base = dict(zip(FONT_KEYS, BASE_FONT, strict=True))
     for box in LAYOUT.finditer(body):
-        depth, end = 1, len(body)
-        for tag in SPAN_TAG.finditer(body, box.end()):
-            depth += 1 if tag.group() == "<span" else -1
-            if depth == 0:
-                end = tag.start()
-                break
-        for classes, _text in TEXT_SPAN.findall(body, box.end(), end):
-            names = set(classes.split())
-            font = dict(
-                zip(
-                    ("font-family", "font-weight", "font-style"), BASE_FONT, strict=True
+        stack = [base]
+        chain: list[frozenset] = []  # the classes of the open spans, outermost first
+        used.add(BASE_FONT)  # .katex's own font, for its lines' metrics
+        for token in TOKEN.finditer(body, box.end()):
+            attributes, text = token.group(1), token.group(2)
+            if (
+                attributes is not None
+            ):  # <span ...>: its parent's font, less its own rules
+                font = dict(stack[-1])
+                found = CLASS_ATTRIBUTE.search(attributes)
+                chain.append(
+                    frozenset(found.group(1).split()) if found else frozenset()
                 )
-            )
-            for required, properties in rules:
-                if required <= names:
-                    font.update(properties)
-            used.add((font["font-family"], font["font-weight"], font["font-style"]))
+                for compounds, properties in rules:
+                    if _matches(compounds, chain):
+                        font.update(properties)
+                stack.append(font)
+            elif token.group() == "</span>":
+                stack.pop()
+                if chain:
+                    chain.pop()
+                if not stack:  # the end of the layout box
+                    break
+            elif text is not None and text.strip(" \t\n"):
+                font = stack[-1]
+                used.add(tuple(font[key] for key in FONT_KEYS))
     return used
 
 
@@ -226,7 +276,45 @@ def copy_assets(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(katex_dist(app) / "fonts", target / "fonts", dirs_exist_ok=True)
 
 
+# sphinxcontrib-katex (0.9.11) starts its KaTeX server in Node and connects to it through a Unix
+# socket as soon as the socket's file exists; Node creates the file (bind) a moment before it
+# listens, so on a busy machine the connection can be refused and the build fails
+# ("ConnectionRefusedError" in start_server_process). The same start, but connecting again
+# until the server listens, within a startup time that a loaded machine allows.
+STARTUP_S = 60.0
+
+
+def _start_server_process(cls, rundir: Path, timeout: float):
+    socket_path = rundir / "katex.sock"
+    process = subprocess.Popen(
+        cls.build_command(socket=socket_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=rundir,
+    )
+    deadline = time.monotonic() + max(timeout, STARTUP_S)
+    while True:
+        if time.monotonic() > deadline:
+            process.kill()
+            raise cls.timeout_error(max(timeout, STARTUP_S))
+        if process.poll() is not None:
+            raise ExtensionError(
+                f"the KaTeX server stopped at start ({process.returncode})"
+            )
+        if socket_path.is_socket():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.connect(str(socket_path))
+                sock.settimeout(None)
+                return process, sock
+            except (ConnectionRefusedError, FileNotFoundError):
+                sock.close()
+        time.sleep(0.01)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    katex.KaTeXServer.start_server_process = classmethod(_start_server_process)
     app.setup_extension("sphinxcontrib.katex")
     app.add_html_math_renderer(
         "katex_strict",

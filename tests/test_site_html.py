@@ -610,7 +610,7 @@ def test_katex_errors_fail_the_strict_build_with_their_place(tmp_path):
         + [str(source), str(tmp_path / "html")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a one-page build; generous for a loaded machine
         check=False,
     )
     assert build.returncode != 0, "the strict build passed with TeX KaTeX cannot render"
