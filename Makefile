@@ -16,9 +16,10 @@ SITE_STAMP := $(SITE_VENV)/.installed
 # Whose jupyter-book builds the site: the site venv for `make book`; `make test` builds with
 # .venv, which holds the same pinned site packages (requirements.in is constrained by them).
 BOOK_BIN ?= $(SITE_VENV)/bin
-# What the site build needs besides its Python packages (none yet; append here, e.g. npm
-# packages): `make book`, `make test` and `make linkcheck` make these first.
-BOOK_PREREQS :=
+# What the site build needs besides its Python packages: KaTeX from npm (node_modules/, see
+# below): `make book`, `make test` and `make linkcheck` make these first.
+NODE_STAMP := node_modules/.installed
+BOOK_PREREQS := $(NODE_STAMP)
 JOBS ?= 2
 NBVAL_TIMEOUT ?= 600
 # One intra-op thread per process: with two pytest workers on two cores, torch's default of
@@ -36,7 +37,7 @@ REPORTS := _build/reports
 BOOK ?= .
 
 .PHONY: help setup test-deps book build-book test lint unit nbval site-test outputs clean \
-  bench bench-suite float-paths floors newest linkcheck check-links
+  bench bench-suite bench-site float-paths floors newest linkcheck check-links
 
 help:
 	@echo "make book    set up .venv-site if needed and build the site into _build/html"
@@ -44,6 +45,7 @@ help:
 	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
 	@echo "make bench-suite   time the parts of make test: lint, unit, nbval, build, site (JSON lines)"
+	@echo "make bench-site   bytes, first paint and final math of every page, 1x and 4x CPU (JSON lines)"
 	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
 	@echo "make floors  d2lutil, its unit tests and every notebook at the stated floor versions"
 	@echo "make newest  the same with the newest Python and the newest releases (downloads GBs)"
@@ -62,6 +64,14 @@ $(SITE_STAMP): requirements-site.txt
 	@test -x $(SITE_VENV)/bin/python || $(PYTHON) -m venv $(SITE_VENV)
 	$(SITE_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SITE_VENV)/bin/python -m pip install --quiet -r requirements-site.txt
+	@touch $@
+
+# The site's math is rendered when the site is built, by KaTeX running in Node
+# (_ext/katex_math.py): npm ci installs the KaTeX that package-lock.json pins into node_modules/.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make book needs Node.js (18 or newer) and npm," \
+	  "for KaTeX: e.g. apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
 	@touch $@
 
 # Fashion-MNIST and Chromium for the tests: reuse, download, or apt-get install (as root on
@@ -115,8 +125,9 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) --dist loadfile -q
 
+# Site tests: one test per page in the browser, spread over the workers (--dist load).
 site-test: $(STAMP)
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile -q
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load -q
 
 # Everything, strictly (CI=true: tests that need the site or the browser fail, never skip):
 # lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
@@ -131,7 +142,7 @@ test: $(STAMP) test-deps $(BOOK_PREREQS)
 	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory build-book BOOK_BIN=$(BIN)
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist loadfile
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load
 
 outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }
@@ -161,6 +172,11 @@ floors:
 newest:
 	$(PYTHON) scripts/check_versions.py newest --jobs $(JOBS) \
 	  $(if $(NEWEST_PYTHON),--python $(NEWEST_PYTHON)) $(if $(KEEP),--keep)
+
+# The site as readers get it: per page, bytes transferred, first contentful paint and time until
+# the math is final, at 1x (1280 px) and 4x CPU throttling (390 px), as JSON lines (see README).
+bench-site: book
+	$(BIN)/python benchmarks/bench_site.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -1,62 +1,162 @@
-// Display equations fit the width of the page: on a narrow screen (a phone) MathJax 3 cannot
-// break a long formula across lines, so a formula wider than its column is scaled down to fit,
-// to no less than MIN_SCALE (45 %) of its size (below that it scrolls sideways, as before). Runs after
-// MathJax's typesetting and again after every resize. Jupyter Book adds every script in
-// _static/ to every page; on pages without math it does nothing. When it is done it writes the
-// window width it fitted for into <html data-math-fitted="..."> (tests/test_site_browser.py
-// waits for that).
+// Formulas fit the width of the page. KaTeX renders every formula when the site is built
+// (_ext/katex_math.py), but a line of math cannot break: on a narrow screen (a phone) a display
+// formula wider than its column is scaled down to fit, to no less than MIN_SCALE (45 %) of its
+// size (below that it scrolls sideways in its own box), and so is an inline formula wider than
+// its line.
+//
+// Each formula is fitted before it is first painted, so that no reader sees one change: while
+// the HTML is parsed, every frame fits the formulas the parser has finished since the last
+// frame (a formula is finished once something follows it), measuring them only with every
+// font they ask for in (a formula laid out before its font arrives has the stand-in font's
+// width; _ext/katex_math.py preloads the fonts each page uses, so that they are in before
+// the first formula is). Formulas that are not shown (the closed solution dropdowns) are left
+// alone until a click shows them. When the parse ends: the rest; then everything again after
+// every resize and after a click. Each pass measures first and writes after, and writes only
+// the scales that change.
+//
+// Jupyter Book adds every script in _static/ to every page; on pages without math it changes
+// nothing. Once the fonts are in and the page is fitted, it writes the window width it fitted
+// for into <html data-math-fitted="..."> (tests/test_site_browser.py waits for that).
 (function () {
   "use strict";
   var MIN_SCALE = 0.45;
+  var DISPLAY = "div.math > .katex-display";
+  var INLINE = "span.math";
+  var range = document.createRange();
 
-  function fit() {
-    var boxes = document.querySelectorAll('mjx-container[display="true"]');
-    boxes.forEach(function (box) {
-      var formula = box.querySelector("mjx-math");
-      if (!formula) return;
-      formula.style.fontSize = "";
-      var available = box.clientWidth;
-      var needed = box.scrollWidth;
-      if (available > 0 && needed > available + 1) {
-        var scale = Math.max(MIN_SCALE, (available - 2) / needed);
-        formula.style.fontSize = (100 * scale).toFixed(1) + "%";
+  // The scale a formula needs: its natural width is its width now over the scale it has now.
+  function needed(element, available, width) {
+    var now = parseFloat(element.style.fontSize) / 100 || 1;
+    var natural = width / now;
+    if (available > 0 && natural > available + 1) {
+      // (4 px to spare: a glyph may overhang the boxes KaTeX laid out)
+      return Math.max(MIN_SCALE, (available - 4) / natural);
+    }
+    return 1;
+  }
+
+  // A display formula: its box is as wide as it may be (it scrolls what does not fit); the
+  // formula is as wide as the boxes KaTeX laid out in it.
+  function display(box) {
+    var layout = box.querySelector(".katex-html");
+    if (!layout) return null;
+    range.selectNodeContents(layout);
+    return [box, needed(box, box.clientWidth, range.getBoundingClientRect().width)];
+  }
+
+  // An inline formula: the line it sits in (paragraph, list item, table cell) is what it has.
+  function inline(math) {
+    var formula = math.querySelector(".katex");
+    var block = math.closest("p, li, td, th, dd, dt, div");
+    if (!formula || !block) return null;
+    var style = window.getComputedStyle(block);
+    var available =
+      block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return [math, needed(math, available, formula.getBoundingClientRect().width)];
+  }
+
+  // Shown to the reader: not in a hidden box (a closed dropdown hides its content with
+  // visibility: hidden, and its formulas keep a width that is not the one they will have).
+  function shown(element) {
+    if (element.checkVisibility) {
+      return element.checkVisibility({ visibilityProperty: true });
+    }
+    return element.getClientRects().length > 0;
+  }
+
+  // The parser is past the element: something follows it in the document.
+  function finished(element) {
+    for (var e = element; e && e !== document.body; e = e.parentNode) {
+      if (e.nextSibling) return true;
+    }
+    return false;
+  }
+
+  function write(changes) {
+    changes.forEach(function (change) {
+      var element = change[0];
+      var now = parseFloat(element.style.fontSize) / 100 || 1;
+      if (Math.abs(change[1] - now) < 0.005) return;
+      if (change[1] < 1) {
+        element.style.fontSize = (100 * change[1]).toFixed(1) + "%";
+      } else {
+        element.style.removeProperty("font-size");
       }
     });
-    // Inline formulas cannot break across lines either: one wider than its line is scaled
-    // down to the width of the paragraph (or list item, table cell) it sits in.
-    document.querySelectorAll('mjx-container:not([display="true"])').forEach(function (box) {
-      var formula = box.querySelector("mjx-math");
-      var block = box.closest("p, li, td, th, dd, dt, div");
-      if (!formula || !block) return;
-      formula.style.fontSize = "";
-      var style = window.getComputedStyle(block);
-      var available =
-        block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-      var needed = box.getBoundingClientRect().width;
-      if (available > 0 && needed > available + 1) {
-        var scale = Math.max(MIN_SCALE, (available - 2) / needed);
-        formula.style.fontSize = (100 * scale).toFixed(1) + "%";
+  }
+
+  // The math fonts being fetched now: until one arrives, the text that asked for it is laid
+  // out in a stand-in font (and drawn blank: KaTeX's font-display is block).
+  function loadingFonts() {
+    var loading = [];
+    document.fonts.forEach(function (face) {
+      if (face.status === "loading" && face.family.replace(/["']/g, "").indexOf("KaTeX") === 0) {
+        loading.push(face.loaded);
       }
     });
+    return loading;
+  }
+
+  // Measure the formulas from the start-th of each kind on (only finished ones while the HTML
+  // is parsed) and write their scales, unless measuring them asked for a font that is not in
+  // yet. Returns where the next pass starts, or null if nothing was written for that reason.
+  function fitFrom(start, parsed) {
+    var kinds = [
+      [document.querySelectorAll(DISPLAY), display],
+      [document.querySelectorAll(INLINE), inline],
+    ];
+    var changes = [];
+    var next = start.slice();
+    kinds.forEach(function (kind, k) {
+      var found = kind[0];
+      for (var n = start[k]; n < found.length; n++) {
+        if (!parsed && !finished(found[n])) break;
+        if (shown(found[n])) {
+          var change = kind[1](found[n]);
+          if (change) changes.push(change);
+        }
+        next[k] = n + 1;
+      }
+    });
+    if (loadingFonts().length) return null; // measured in a stand-in font
+    write(changes);
+    return next;
+  }
+
+  // Every formula shown, once the math fonts it asks for are in; then the mark for the tests.
+  function fitAll() {
+    if (fitFrom([0, 0], true) === null) {
+      Promise.all(loadingFonts()).then(fitAll, fitAll);
+      return;
+    }
     document.documentElement.dataset.mathFitted = String(window.innerWidth);
   }
 
-  function start() {
-    var mathjax = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
-    var ready = mathjax || Promise.resolve();
-    ready.then(fit);
+  var done = [0, 0];
+  function frame() {
+    if (document.readyState !== "loading") return;
+    if (!loadingFonts().length) done = fitFrom(done, false) || done;
+    window.requestAnimationFrame(frame);
+  }
+  window.requestAnimationFrame(frame);
+
+  function parsed() {
+    // The rest as soon as the math fonts now loading are in, then everything once all fonts
+    // are (a late font can change a formula's width).
+    Promise.all(loadingFonts()).then(fitAll, fitAll);
+    document.fonts.ready.then(fitAll);
     var timer = null;
-    window.addEventListener("resize", function () {
+    function later() {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        ready.then(fit);
-      }, 50);
-    });
+      timer = setTimeout(fitAll, 50);
+    }
+    window.addEventListener("resize", later);
+    document.addEventListener("click", later);
   }
 
-  if (document.readyState === "complete") {
-    start();
+  if (document.readyState === "loading") {
+    document.addEventListener("readystatechange", parsed, { once: true });
   } else {
-    window.addEventListener("load", start);
+    parsed();
   }
 })();

@@ -50,6 +50,17 @@ def _merge(into: dict, new: dict) -> None:
 
 
 @pytest.fixture(scope="session")
+def site() -> Path:
+    """The built site, ``_build/html``, for the site tests (tests/test_site_*.py).
+
+    Outside CI a missing build skips the test that asks for it; with CI=true it fails.
+    """
+    import site_helpers
+
+    return site_helpers.require_site()
+
+
+@pytest.fixture(scope="session")
 def site_stats() -> dict[str, object]:
     """Figures a site test wants in the summary: ``site_stats["key"] = value``.
 
@@ -108,6 +119,22 @@ def summary_lines(stats: dict) -> list[str]:
             f"built HTML checked (no browser): {html['pages']} pages of _toc.yml, "
             f"{html['files']} HTML files"
         )
+    if "katex" in stats:
+        formulas, pages = stats["katex"]
+        lines.append(
+            f"  formulas rendered by KaTeX at build time (HTML and MathML, 0 errors): "
+            f"{formulas} on {pages} pages"
+        )
+    if "tex_in_text" in stats:
+        known = stats["tex_in_text"]
+        lines.append(
+            "  TeX left as text outside math, code and outputs: "
+            + (
+                f"{known} known pieces (KNOWN_TEX_IN_TEXT), no other"
+                if known
+                else "none"
+            )
+        )
     if "links" in stats:
         links, fragments = stats["links"]
         lines.append(
@@ -147,21 +174,30 @@ def summary_lines(stats: dict) -> list[str]:
     math = stats.get("math")
     if math:
         nodes = sum(n for n, _ in math.values())
-        typeset = sum(c for _, c in math.values())
+        shown = sum(c for _, c in math.values())
         lines.append(
-            f"  formulas typeset after MathJax.startup.promise: {typeset} "
-            f"mjx-container for {nodes} math nodes on {len(math)} pages, 0 errors"
+            f"  formulas drawn with KaTeX's stylesheet and fonts: {shown} of {nodes} "
+            f"on {len(math)} pages (those with a layout box)"
+        )
+    fonts = stats.get("fonts")
+    if fonts:
+        lines.append(
+            f"  math fonts preloaded, each used and none missing: {sum(fonts.values())} "
+            f"on {len(fonts)} pages"
         )
     for key, text in (
         ("buttons", "notebook pages: Colab link and .ipynb download checked"),
-        ("navigation", "pages walked by next, then back by previous"),
+        ("navigation", "pages walked by next, then back by previous (static HTML)"),
         ("narrow", "pages without horizontal overflow at 390 px"),
         ("search", "search queries typed"),
         ("theme", "text/code/math/plot contrasts measured in dark mode"),
         ("toggles", "set-up cells opened by a click"),
     ):
         if key in stats:
-            lines.append(f"  {text}: {stats[key]}")
+            value = stats[key]
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in sorted(value.items()))
+            lines.append(f"  {text}: {value}")
     scaled = stats.get("scaled")
     if scaled:
         count = sum(n for n, _ in scaled.values())
@@ -174,7 +210,7 @@ def summary_lines(stats: dict) -> list[str]:
     if axe:
         lines.append(
             f"axe-core {axe.get('version', '?')}: {axe['pages']} page audits "
-            f"({', '.join(axe.get('modes', []))})"
+            f"({', '.join(dict.fromkeys(axe.get('modes', [])))})"
         )
         by_impact = axe.get("impact", {})
         for impact in ("critical", "serious", "moderate", "minor"):

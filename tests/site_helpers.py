@@ -152,7 +152,33 @@ def soup(text: str) -> BeautifulSoup:
 
 
 def read_soup(path: Path) -> BeautifulSoup:
-    return soup(path.read_text(encoding="utf-8"))
+    """A built page, parsed, without the inside of KaTeX's layout boxes (see below)."""
+    return soup(without_katex_layout(path.read_text(encoding="utf-8")))
+
+
+# KaTeX writes each formula twice: MathML (for screen readers and the formula's TeX) and
+# ``span.katex-html``, a tree of positioned boxes for the eye (aria-hidden) that makes up most
+# of a page's elements. No check of the HTML reads inside it (the browser test checks it is
+# drawn), and leaving it out halves the time to parse the site.
+KATEX_LAYOUT = re.compile(r'<span class="katex-html" aria-hidden="true">')
+SPAN_TAG = re.compile(r"<span\b|</span>")
+
+
+def without_katex_layout(html: str) -> str:
+    """``html`` with every ``span.katex-html`` emptied (the element itself stays)."""
+    kept, position = [], 0
+    for box in KATEX_LAYOUT.finditer(html):
+        depth = 1
+        for tag in SPAN_TAG.finditer(html, box.end()):
+            depth += 1 if tag.group() == "<span" else -1
+            if depth == 0:
+                break
+        else:
+            raise ValueError(f"unclosed span.katex-html at {box.start()}")
+        kept.append(html[position : box.end()])
+        position = tag.start()
+    kept.append(html[position:])
+    return "".join(kept)
 
 
 # A URL with a scheme (http:, mailto:, data:, ...) or a host (//cdn...) is not a site file.
@@ -184,6 +210,53 @@ CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 
 def css_urls(css: str) -> list[str]:
     return [m.group(2) for m in CSS_URL.finditer(css)]
+
+
+# TeX left in the text of a page: a command (\sigma), a math delimiter (\( \) \[ \]) or a
+# dollar sign. In prose, outside math, code and outputs, each means a formula that was not
+# parsed as one (a "$" left over, a line of inline math that became a list item, ...).
+TEX_IN_TEXT = re.compile(r"\\[A-Za-z]+|\\[()\[\]]|\$")
+NOT_PROSE_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "pre",
+        "code",
+        "kbd",
+        "samp",
+        "tt",
+        "textarea",
+        "math",
+        "noscript",
+    }
+)
+NOT_PROSE_CLASSES = frozenset({"math", "katex", "highlight", "cell_output", "output"})
+
+
+def tex_in_text(document: BeautifulSoup) -> list[str]:
+    """The pieces of a page's text, outside math, code and outputs, that hold TeX.
+
+    One snippet (the text around the first match) per text node: a formula broken over
+    a paragraph and a list item gives one snippet for each.
+    """
+    from bs4 import NavigableString
+
+    found = []
+    for node in (document.body or document).find_all(string=True):
+        if type(node) is not NavigableString:  # comments, doctype, CDATA
+            continue
+        match = TEX_IN_TEXT.search(node)
+        if match is None:
+            continue
+        if any(
+            parent.name in NOT_PROSE_TAGS
+            or NOT_PROSE_CLASSES.intersection(parent.get("class") or ())
+            for parent in node.parents
+        ):
+            continue
+        snippet = node[max(0, match.start() - 40) : match.end() + 40]
+        found.append(" ".join(snippet.split()))
+    return found
 
 
 def ids(document: BeautifulSoup) -> set[str]:

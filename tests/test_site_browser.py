@@ -2,17 +2,25 @@
 
 ``_build/html`` (built by ``make test`` before pytest starts) is served on 127.0.0.1 and every
 page of ``_toc.yml`` is loaded the way a reader's browser loads it; requests that leave the
-site are refused and reported (the site must work offline). On every page: MathJax's own
-startup promise resolves, then every formula is typeset, none in error, no raw TeX left;
-every request succeeds and no script raises; every image loads; axe-core finds no violation
-of impact serious or critical (the others are listed in the summary); notebook pages have the
-Colab link and the ``.ipynb`` download in the live DOM, the download serves the notebook
-file, and their set-up cell opens when its toggle is clicked; at a 390-px-wide viewport
-nothing overflows horizontally except code blocks (a cell's code and its printed output, which
-scroll sideways in their own box): no element sticks out, no other box scrolls sideways. Then the interactions: the search box
-finds the right sections; the theme switcher turns the site dark with readable text, code,
-math and plots (contrast measured); next/previous links walk the whole book in ``_toc.yml``
-order. Screenshots (light, dark, narrow) go to ``_build/screenshots/``.
+site are refused and reported (the site must work offline). Each pytest-xdist worker starts
+one Chromium and shares it; each page is loaded and checked by one test, so the pages spread
+over the workers (``make test`` runs ``--dist load``). On every page: every formula (rendered
+by KaTeX when the site was built) is drawn with KaTeX's stylesheet and fonts, which load from
+the site; every request succeeds and no script raises; every image loads; axe-core finds no
+violation of impact serious or critical (the others are listed in the summary); on notebook
+pages the set-up cell opens when its toggle is clicked; at a 390-px-wide viewport nothing
+overflows horizontally except code blocks (a cell's code and its printed output, which scroll
+sideways in their own box): no element sticks out, no other box scrolls sideways. In dark mode
+text, code, math and plots stay readable (contrast measured) on the home page, the page with
+the most math in each chapter and the first page with a plot, and axe-core finds nothing
+serious on the first and last of these (AXE_DARK). Then the
+interactions: the theme's icons are drawn (by its webfonts, without fontawesome.js); the
+launch and download menus open and serve the notebook; the search box finds the right
+sections; the theme switcher turns the site dark and the choice is kept from page to page.
+Screenshots (light, dark, narrow) go to ``_build/screenshots/``.
+
+What the static HTML shows is checked there, not here (``tests/test_site_html.py``):
+rendered formulas, TeX left as text, links, next/previous order, Colab and download links.
 
 The browser is Debian's Chromium (or $CHROMIUM), found at run time: ``playwright install``
 is not needed. Outside CI a missing build or browser skips these tests; with CI=true they fail.
@@ -23,7 +31,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -35,7 +42,9 @@ NOTEBOOK_PAGES = [p for p in PAGES if p.notebook]
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 390, "height": 844}
 BLOCKING = ("serious", "critical")
-RAW_TEX = ("$$", "\\[", "\\]", "\\(", "\\)", "\\begin{")
+# axe-core reports every element of every rule it ran, passes included; only the violations
+# are used (a page holds up to ~25,000 elements, most of them KaTeX's).
+AXE_OPTIONS = {"resultTypes": ["violations"]}
 MIN_CONTRAST = 4.5  # WCAG AA for body text
 
 # (query, sections that must be among the results)
@@ -46,21 +55,16 @@ SEARCHES = [
 ]
 
 
-# Fixtures ----------------------------------------------------------------------------------
+# Fixtures: one server and one browser per worker -------------------------------
 
 
-@pytest.fixture(scope="module")
-def site() -> Path:
-    return sh.require_site()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base_url(site):
     with sh.serve(site) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(site, site_stats):
     executable = sh.chromium_executable()
     if executable is None:
@@ -138,6 +142,10 @@ class Visit:
         if response.status >= 400:
             self.failed.append(f"{response.url}: HTTP {response.status}")
 
+    def clear(self):
+        for found in (self.errors, self.failed, self.external, self.requests):
+            found.clear()
+
     def url(self, page: sh.Page) -> str:
         return self.base + page.url_path
 
@@ -145,12 +153,10 @@ class Visit:
         path = urlsplit(self.page.url).path.lstrip("/")
         return re.sub(r"\.html$", "", path)
 
-    def goto(self, page: sh.Page) -> dict:
+    def goto(self, page: sh.Page) -> None:
+        """Load ``page`` and wait until its formulas are final (fitted to the width)."""
         self.page.goto(self.url(page), wait_until="load")
-        return self.typeset()
-
-    def typeset(self) -> dict:
-        return self.page.evaluate(WAIT_FOR_MATHJAX)
+        wait_for_math(self.page)
 
     def close(self):
         self.context.close()
@@ -159,41 +165,75 @@ class Visit:
 # Console errors that are no fault of the site, each with its reason.
 CONSOLE_NOISE = (
     # Chromium's line for an HTTP error: the response handler records those with the URL
-    # (and axe-core's own stylesheet fetches cause some, see `audit`).
+    # (and axe-core's own stylesheet fetches cause some, see test_page_in_the_browser).
     "Failed to load resource",
     # pydata-sphinx-theme on a first visit (nothing in localStorage yet, and
     # sphinx-book-theme offers no default_mode option): it then starts in "auto", as meant.
     "Got invalid theme mode",
 )
 
-WAIT_FOR_MATHJAX = """async () => {
-  if (!window.MathJax || !MathJax.startup) return {loaded: false};
-  await MathJax.startup.promise;
-  return {loaded: true, version: MathJax.version};
-}"""
 
-MATH_REPORT = """(rawTex) => {
-  const nodes = [...document.querySelectorAll('.math')];
-  const untypeset = nodes.filter(n => !n.querySelector('mjx-container'));
-  const errors = [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
-    .map(e => e.getAttribute('data-mjx-error') || e.textContent);
-  const skip = 'script, style, pre, code, textarea, noscript, svg, math, mjx-container';
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  let text = '';
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    if (!n.parentElement.closest(skip)) text += n.textContent;
-  }
-  const raw = rawTex.filter(t => text.includes(t)).map(t => {
-    const i = text.indexOf(t);
-    return text.slice(Math.max(0, i - 60), i + 60);
-  });
+def wait_for_math(p) -> None:
+    """_static/fit_math.js scales wide formulas to the window once the math fonts are in,
+    then writes the width it fitted for; from then on the formulas do not change."""
+    p.wait_for_function(
+        "document.documentElement.dataset.mathFitted === String(window.innerWidth)"
+    )
+
+
+def settle(p) -> None:
+    """Scroll to the top and wait until the theme's CSS transitions (sidebars) are over."""
+    p.evaluate("window.scrollTo(0, 0)")
+    p.wait_for_function(
+        "document.getAnimations().filter(a => a.playState === 'running').length === 0"
+    )
+    wait_for_math(p)
+
+
+# What a page shows -----------------------------------------------------------------------
+
+# Every formula is rendered into the page (tests/test_site_html.py checks the HTML); here:
+# the ones laid out (not in a closed dropdown) are drawn by KaTeX's stylesheet (its MathML
+# copy, for screen readers, visually hidden; its HTML box with a size), with KaTeX's fonts,
+# every one of which loaded.
+MATH_REPORT = """() => {
+  const nodes = [...document.querySelectorAll('span.math, div.math')];
+  const shown = nodes.filter(n => n.getClientRects().length);
+  const undrawn = shown.filter(n => {
+    const html = n.querySelector('.katex-html'), mathml = n.querySelector('.katex-mathml');
+    if (!html || !mathml) return true;
+    const box = html.getBoundingClientRect();
+    return !box.width || !box.height || getComputedStyle(mathml).position !== 'absolute';
+  }).map(n => n.textContent.slice(0, 80));
+  const katex = [...document.fonts].filter(f => f.family.replace(/["']/g, '').startsWith('KaTeX'));
+  const family = e => e ? getComputedStyle(e).fontFamily : '';
   return {
-    nodes: nodes.length,
-    containers: document.querySelectorAll('mjx-container').length,
-    untypeset: untypeset.map(n => n.textContent.slice(0, 100)),
-    errors, raw,
+    nodes: nodes.length, shown: shown.length, undrawn,
+    errors: document.querySelectorAll('.katex-error').length,
+    family: family(document.querySelector('.katex')),
+    loaded: katex.filter(f => f.status === 'loaded').map(f => f.family.replace(/["']/g, '')),
+    faces: katex.filter(f => f.status === 'loaded')
+      .map(f => [f.family.replace(/["']/g, ''), f.weight, f.style].join(' ')),
+    preloaded: [...document.querySelectorAll('link[rel="preload"][as="font"]')]
+      .map(l => l.getAttribute('href').split('/').pop()),
+    failed: katex.filter(f => f.status === 'error').map(f => f.family),
   };
 }"""
+
+# KaTeX's font files are named by family and variant: KaTeX_Main-Bold.woff2.
+VARIANTS = {
+    "Regular": "400 normal",
+    "Bold": "700 normal",
+    "Italic": "400 italic",
+    "BoldItalic": "700 italic",
+}
+
+
+def _font_face(file: str) -> str:
+    """The face a KaTeX font file holds, as MATH_REPORT lists faces: "KaTeX_Main 700 normal"."""
+    family, _, variant = file.removesuffix(".woff2").rpartition("-")
+    return f"{family} {VARIANTS.get(variant, variant)}"
+
 
 IMAGES = """() => [...document.images].filter(i => i.offsetParent !== null || i.closest('article'))
   .map(i => ({src: i.getAttribute('src'), alt: i.getAttribute('alt'),
@@ -206,25 +246,35 @@ OVERFLOW = """() => {
   // Code blocks: a cell's code and its printed output (a wide table of data, say).
   const code = 'pre, div.highlight, .highlight, div.cell_input, div.cell_output';
   // What a reader must see whole: formulas, figures, tables, navigation links.
-  const content = 'mjx-container, img, svg, table, figure, a, .prev-next-info';
+  const content = '.katex, img, svg, table, figure, a, .prev-next-info';
   const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
     (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  // Memoised over the ancestors: pages hold tens of thousands of elements.
+  const shown = new Map(), clips = new Map();
   const visible = e => {
-    for (let a = e; a; a = a.parentElement) {
-      const s = getComputedStyle(a);
-      if (s.display === 'none' || s.visibility === 'hidden') return false;
+    if (!e) return true;
+    if (!shown.has(e)) {
+      const s = getComputedStyle(e);
+      shown.set(e, s.display !== 'none' && s.visibility !== 'hidden' && visible(e.parentElement));
     }
-    return true;
+    return shown.get(e);
   };
+  // The nearest ancestor that clips or scrolls sideways.
   const clippedBy = e => {
-    for (let a = e.parentElement; a && a !== document.documentElement; a = a.parentElement) {
-      const s = getComputedStyle(a);
-      if (['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX)) return a;
+    const a = e.parentElement;
+    if (!a || a === document.documentElement) return null;
+    if (!clips.has(a)) {
+      const clipping = ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX);
+      clips.set(a, clipping ? a : clippedBy(a));
     }
-    return null;
+    return clips.get(a);
   };
+  // A formula is checked as a whole (.katex), not glyph by glyph.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT, {
+    acceptNode: e => e.parentElement.closest('.katex') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
   const sticking = [], cut = [], scrolling = [];
-  for (const e of document.body.querySelectorAll('*')) {
+  for (let e = walker.nextNode(); e; e = walker.nextNode()) {
     const r = e.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || !visible(e)) continue;
     const box = clippedBy(e);
@@ -234,8 +284,8 @@ OVERFLOW = """() => {
     } else if (e.matches(content) && ['hidden', 'clip'].includes(getComputedStyle(box).overflowX)) {
       // Content cut off by a box that does not scroll: part of it cannot be seen at all.
       const b = box.getBoundingClientRect();
-      // (MathJax's MathML copy for screen readers is clipped on purpose.)
-      const hidden = e.closest('mjx-assistive-mml, .visually-hidden, .sr-only');
+      // (KaTeX's MathML copy for screen readers is clipped on purpose.)
+      const hidden = e.closest('.katex-mathml, .visually-hidden, .sr-only');
       if ((r.right > b.right + 1 || r.left < b.left - 1) && !e.closest(code) && !hidden) {
         cut.push(where + ' in ' + describe(box));
       }
@@ -246,7 +296,7 @@ OVERFLOW = """() => {
     }
   }
   return {viewport: vw, documentWidth: document.documentElement.scrollWidth,
-          scales: [...document.querySelectorAll('mjx-math')]
+          scales: [...document.querySelectorAll('span.math, div.math > .katex-display')]
             .map(m => parseFloat(m.style.fontSize)).filter(s => s > 0),
           sticking: sticking.slice(0, 10), cut: cut.slice(0, 10),
           scrolling: scrolling.slice(0, 10)};
@@ -279,100 +329,157 @@ def _plot_page() -> sh.Page | None:
     return None
 
 
+SHOTS = _screenshot_pages()
+PLOT_PAGE = _plot_page()
+
+
 def _save(shot, name: str, site_stats) -> None:
     path = sh.SCREENSHOTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     shot(path=str(path))
     site_stats.setdefault("screenshots", []).append(str(path.relative_to(sh.ROOT)))
 
 
-# One pass over every page ------------------------------------------------------------------
+# One test per page ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def audit(browser, base_url, site_stats) -> dict[str, dict]:
-    """Load every page once (light mode, 1280 px, then 390 px) and record what it shows."""
+@pytest.fixture(scope="session")
+def visit(browser, base_url):
+    """One browser page per worker, reused from site page to site page (light mode)."""
+    shared = Visit(browser, base_url)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture(scope="session")
+def axe():
     from axe_playwright_python.sync_playwright import Axe
 
-    axe = Axe()
-    sh.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in sh.SCREENSHOTS.glob("*.png"):
+    return Axe()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.docname)
+def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
+    """Load the page once, as a reader would, and check everything it shows.
+
+    Light mode at 1280 px: formulas drawn with KaTeX's stylesheet and fonts, no failed or
+    outside request, no script error, images loaded with alt text, no serious or critical
+    axe-core violation, the set-up cell opening on a click. Then 390 px: nothing but code
+    scrolls sideways. On the screenshot pages (and the first page with a plot) also dark
+    mode (see _dark_problems). Every problem found is reported, not only the first.
+    """
+    if not page.html.exists():
+        pytest.fail(f"{page.docname} was not built (see _toc.yml)")
+    for old in sh.SCREENSHOTS.glob(f"{page.slug}-*.png"):
         old.unlink()
-    shots = set(_screenshot_pages())
-    plot_page = _plot_page()
-    results: dict[str, dict] = {}
-    visit = Visit(browser, base_url)
-    try:
-        for page in PAGES:
-            if not page.html.exists():
-                continue
-            visit.errors.clear(), visit.failed.clear(), visit.external.clear()
-            start = len(visit.requests)
-            result: dict = {"mathjax": visit.goto(page)}
-            p = visit.page
-            result["math"] = p.evaluate(MATH_REPORT, list(RAW_TEX))
-            result["images"] = p.evaluate(IMAGES)
-            # What the page itself requested and raised, before axe-core adds its own
-            # requests (it fetches the stylesheets again, resolving @import against the
-            # page instead of the stylesheet: a 404 of the audit, not of the site).
-            result["requests"] = visit.requests[start:]
-            result["failed"] = list(visit.failed)
-            result["external"] = list(visit.external)
-            result["errors"] = list(visit.errors)
-            result["axe"] = axe.run(p).response
-            if page.notebook:
-                result["colab"] = p.eval_on_selector_all(
-                    "a[href*='colab.research.google.com']",
-                    "links => links.map(a => a.href)",
-                )
-                result["downloads"] = p.eval_on_selector_all(
-                    "a.btn-download-source-button", "links => links.map(a => a.href)"
-                )
-            if page in shots:
-                p.evaluate("window.scrollTo(0, 0)")
-                _save(p.screenshot, f"{page.slug}-light.png", site_stats)
-            if page == plot_page:
-                p.locator(
-                    "div.cell_output img:visible"
-                )  # not those in closed solutions.first.scroll_into_view_if_needed()
-                _save(p.screenshot, f"{page.slug}-plot-light.png", site_stats)
-            p.set_viewport_size(NARROW)
-            settle(p)
-            result["narrow"] = p.evaluate(OVERFLOW)
-            if page in shots:
-                _save(p.screenshot, f"{page.slug}-narrow.png", site_stats)
-            p.set_viewport_size(WIDE)
-            settle(p)
-            if page.notebook:
-                result["toggle"] = _open_setup_cell(p)
-            results[page.docname] = result
-    finally:
-        visit.close()
-    site_stats["browser"]["pages"] += len(results)
-    _record_axe(site_stats, [r["axe"] for r in results.values()], "light")
-    return results
+    visit.clear()
+    p = visit.page
+    p.set_viewport_size(WIDE)
+    visit.goto(page)
+    problems = _math_problems(page, p.evaluate(MATH_REPORT), visit, site_stats)
+    problems += _load_problems(page, visit, p.evaluate(IMAGES))
+    # After the page's own requests: axe-core fetches the stylesheets again, resolving
+    # @import against the page instead of the stylesheet (a 404 of the audit, not the site).
+    response = axe.run(p, options=AXE_OPTIONS).response
+    _record_axe(site_stats, [response], "light")
+    problems += [f"axe-core: {found}" for found in _blocking(response)]
+    if page in SHOTS:
+        p.evaluate("window.scrollTo(0, 0)")
+        _save(p.screenshot, f"{page.slug}-light.png", site_stats)
+    if page == PLOT_PAGE:
+        p.locator("div.cell_output img:visible").first.scroll_into_view_if_needed()
+        _save(p.screenshot, f"{page.slug}-plot-light.png", site_stats)
+    if page.notebook:
+        problems += _toggle_problems(p, site_stats)
+    p.set_viewport_size(NARROW)
+    settle(p)
+    problems += _narrow_problems(page, p.evaluate(OVERFLOW), site_stats)
+    if page in SHOTS:
+        _save(p.screenshot, f"{page.slug}-narrow.png", site_stats)
+    if page in SHOTS or page == PLOT_PAGE:
+        problems += _dark_problems(page, browser, base_url, site_stats)
+    site_stats["browser"]["pages"] += 1
+    assert not problems, f"{page.docname}:\n" + "\n".join(problems)
 
 
-def settle(p) -> None:
-    """Scroll to the top and wait until the theme's CSS transitions (sidebars) are over."""
-    p.evaluate("window.scrollTo(0, 0)")
-    p.wait_for_function(
-        "document.getAnimations().filter(a => a.playState === 'running').length === 0"
-    )
-    # _static/fit_math.js scales wide equations to the new width, then says so.
-    p.wait_for_function(
-        "document.documentElement.dataset.mathFitted === String(window.innerWidth)"
-    )
+def _math_problems(page: sh.Page, math: dict, visit: Visit, site_stats) -> list[str]:
+    problems = []
+    if math["errors"]:
+        problems.append(f"{math['errors']} KaTeX errors")
+    if math["undrawn"]:
+        problems.append(
+            f"{len(math['undrawn'])} of {math['shown']} formulas not drawn by KaTeX's "
+            f"stylesheet, first: {math['undrawn'][0]!r}"
+        )
+    if math["shown"]:
+        if "KaTeX_Main" not in math["family"]:
+            problems.append(f"formulas in {math['family']!r}, not KaTeX's fonts")
+        if "KaTeX_Main" not in math["loaded"]:
+            problems.append(f"KaTeX's fonts did not load: {math['loaded']}")
+        if not [u for u in visit.requests if "/_static/katex/fonts/" in u]:
+            problems.append("no KaTeX font loaded from the site")
+    # The page preloads exactly the math fonts its formulas use (_ext/katex_math.py).
+    preloaded = {_font_face(file) for file in math["preloaded"]}
+    if missing := set(math["faces"]) - preloaded:
+        problems.append(f"math fonts used but not preloaded: {sorted(missing)}")
+    if unused := preloaded - set(math["faces"]):
+        problems.append(f"math fonts preloaded but not used: {sorted(unused)}")
+    if math["failed"]:
+        problems.append(f"fonts failed to load: {math['failed']}")
+    site_stats.setdefault("math", {})[page.docname] = [math["nodes"], math["shown"]]
+    if preloaded:
+        site_stats.setdefault("fonts", {})[page.docname] = len(preloaded)
+    return problems
 
 
-def _open_setup_cell(p) -> dict:
+def _load_problems(page: sh.Page, visit: Visit, images: list[dict]) -> list[str]:
+    problems = []
+    if visit.external:
+        problems.append(f"requests leaving the site: {visit.external[:5]}")
+    if visit.failed:
+        problems.append(f"failed requests: {visit.failed}")
+    if visit.errors:
+        problems.append(f"script errors: {visit.errors}")
+    if broken := [i["src"] for i in images if not i["loaded"]]:
+        problems.append(f"images that did not load: {broken}")
+    if nameless := [i["src"] for i in images if not (i["alt"] or "").strip()]:
+        problems.append(f"images without alt text: {nameless}")
+    return problems
+
+
+def _toggle_problems(p, site_stats) -> list[str]:
     """Is the set-up cell's code hidden at first, and shown after a click on its toggle?"""
     cell = p.locator("div.cell").first
     code = cell.locator("div.cell_input pre")
-    state = {"hidden_at_first": not code.is_visible()}
+    if code.is_visible():
+        return ["set-up cell shown open"]
     cell.locator("details.hide > summary").click()
-    state["shown_after_click"] = code.is_visible()
-    state["text"] = code.inner_text() if state["shown_after_click"] else ""
-    return state
+    if not code.is_visible() or "Colab set-up" not in code.inner_text():
+        return ["clicking the set-up cell's toggle does not show its code"]
+    site_stats["toggles"] = site_stats.get("toggles", 0) + 1
+    return []
+
+
+def _narrow_problems(page: sh.Page, narrow: dict, site_stats) -> list[str]:
+    problems = []
+    if narrow["documentWidth"] > narrow["viewport"]:
+        problems.append(
+            f"the page scrolls sideways at {narrow['viewport']} px "
+            f"(document {narrow['documentWidth']} px wide): {narrow['sticking']}"
+        )
+    if narrow["sticking"]:
+        problems.append(f"elements stick out of the viewport: {narrow['sticking']}")
+    if narrow["cut"]:
+        problems.append(f"elements cut off by their box: {narrow['cut']}")
+    if narrow["scrolling"]:
+        problems.append(
+            f"boxes other than code blocks scroll sideways: {narrow['scrolling']}"
+        )
+    site_stats["narrow"] = site_stats.get("narrow", 0) + (not problems)
+    if narrow["scales"]:  # formulas _static/fit_math.js scaled down to fit
+        scaled = site_stats.setdefault("scaled", {})
+        scaled[page.docname] = [len(narrow["scales"]), min(narrow["scales"])]
+    return problems
 
 
 def _record_axe(site_stats, responses: list[dict], mode: str) -> None:
@@ -388,12 +495,6 @@ def _record_axe(site_stats, responses: list[dict], mode: str) -> None:
             rules[key] = rules.get(key, 0) + len(violation["nodes"])
 
 
-def _result(audit, page: sh.Page) -> dict:
-    if page.docname not in audit:
-        pytest.fail(f"{page.docname} was not built (see _toc.yml)")
-    return audit[page.docname]
-
-
 def _blocking(response: dict) -> list[str]:
     found = []
     for v in response["violations"]:
@@ -405,107 +506,35 @@ def _blocking(response: dict) -> list[str]:
     return found
 
 
-# Every page --------------------------------------------------------------------------------
+# Interactions --------------------------------------------------------------------------------
+
+ICONS = """() => {
+  const icons = [...document.querySelectorAll('.bd-header-article i, .bd-header i')]
+    .filter(i => /\\bfa-/.test(i.className) && i.getClientRects().length);
+  return {
+    icons: icons.map(i => ({name: i.className, width: i.getBoundingClientRect().width,
+                            glyph: getComputedStyle(i, '::before').content})),
+    svg: document.querySelectorAll('svg.svg-inline--fa').length,
+    solid: document.fonts.check('900 16px "Font Awesome 6 Free"'),
+    brands: document.fonts.check('400 16px "Font Awesome 6 Brands"'),
+  };
+}"""
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.docname)
-def test_every_formula_is_typeset(page, audit, site_stats):
-    result = _result(audit, page)
-    math = result["math"]
-    if math["nodes"]:
-        assert result["mathjax"]["loaded"], f"{page.docname}: math but no MathJax"
-    assert not math["untypeset"], (
-        f"{page.docname}: {len(math['untypeset'])} of {math['nodes']} formulas not "
-        f"typeset, first: {math['untypeset'][0]!r}"
-    )
-    assert math["containers"] >= math["nodes"]
-    assert not math["errors"], f"{page.docname}: MathJax errors: {math['errors']}"
-    assert not math["raw"], f"{page.docname}: raw TeX left in the text: {math['raw']}"
-    site_stats.setdefault("math", {})[page.docname] = [
-        math["nodes"],
-        math["containers"],
-    ]
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.docname)
-def test_page_loads_offline_without_errors(page, audit):
-    result = _result(audit, page)
-    assert not result["external"], (
-        f"{page.docname}: requests leaving the site: {result['external'][:5]}"
-    )
-    assert not result["failed"], f"{page.docname}: failed requests: {result['failed']}"
-    assert not result["errors"], f"{page.docname}: script errors: {result['errors']}"
-    if result["math"]["nodes"]:
-        fonts = [u for u in result["requests"] if ".woff" in u]
-        assert fonts, f"{page.docname}: MathJax loaded no font from the site"
-    broken = [i["src"] for i in result["images"] if not i["loaded"]]
-    assert not broken, f"{page.docname}: images that did not load: {broken}"
-    nameless = [i["src"] for i in result["images"] if not (i["alt"] or "").strip()]
-    assert not nameless, f"{page.docname}: images without alt text: {nameless}"
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.docname)
-def test_axe_finds_no_serious_or_critical_violation(page, audit):
-    found = _blocking(_result(audit, page)["axe"])
-    assert not found, f"{page.docname}: axe-core found:\n" + "\n".join(found)
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.docname)
-def test_nothing_overflows_at_390_px_except_code(page, audit, site_stats):
-    narrow = _result(audit, page)["narrow"]
-    assert narrow["documentWidth"] <= narrow["viewport"], (
-        f"{page.docname}: the page scrolls sideways at {narrow['viewport']} px "
-        f"(document {narrow['documentWidth']} px wide): {narrow['sticking']}"
-    )
-    assert not narrow["sticking"], (
-        f"{page.docname}: elements stick out of the viewport: {narrow['sticking']}"
-    )
-    assert not narrow["cut"], (
-        f"{page.docname}: elements cut off by their box: {narrow['cut']}"
-    )
-    assert not narrow["scrolling"], (
-        f"{page.docname}: boxes other than code blocks scroll sideways: {narrow['scrolling']}"
-    )
-    site_stats["narrow"] = site_stats.get("narrow", 0) + 1
-    if narrow["scales"]:  # formulas _static/fit_math.js scaled down to fit
-        scaled = site_stats.setdefault("scaled", {})
-        scaled[page.docname] = [len(narrow["scales"]), min(narrow["scales"])]
-
-
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.docname)
-def test_notebook_page_has_colab_link_and_notebook_download(
-    page, audit, browser, base_url, site_stats
-):
-    result = _result(audit, page)
-    assert result["colab"] == [sh.colab_url(page)], (
-        f"{page.docname}: Colab links {result['colab']}, expected {sh.colab_url(page)}"
-    )
-    assert len(result["downloads"]) == 1, f"{page.docname}: {result['downloads']}"
-    href = result["downloads"][0]
-    assert href.endswith(f"_sources/{page.docname}.ipynb"), href
-    context = browser.new_context()
+def test_theme_icons_are_drawn_by_the_webfonts(browser, base_url):
+    """Without fontawesome.js the theme's icons are glyphs of its Font Awesome webfonts."""
+    visit = Visit(browser, base_url)
     try:
-        response = context.request.get(href)
-        assert response.ok, f"{page.docname}: {href} answers {response.status}"
-        assert "html" not in response.headers.get("content-type", ""), href
-        served = json.loads(response.body())
+        visit.goto(NOTEBOOK_PAGES[0])
+        icons = visit.page.evaluate(ICONS)
     finally:
-        context.close()
-    stored = json.loads(page.source.read_text(encoding="utf-8"))
-    assert served["nbformat"] == stored["nbformat"] == 4
-    assert [c["source"] for c in served["cells"]] == [
-        c["source"] for c in stored["cells"]
-    ], f"{page.docname}: the download is not the notebook in {page.source.name}"
-    toggle = result["toggle"]
-    assert toggle["hidden_at_first"], f"{page.docname}: set-up cell shown open"
-    assert toggle["shown_after_click"], (
-        f"{page.docname}: clicking the set-up cell's toggle does not show its code"
-    )
-    assert "Colab set-up" in toggle["text"], (
-        f"{page.docname}: clicking the set-up cell's toggle does not show its code"
-    )
-    site_stats["buttons"] = site_stats.get("buttons", 0) + 1
-    site_stats["toggles"] = site_stats.get("toggles", 0) + 1
+        visit.close()
+    assert icons["svg"] == 0, "fontawesome.js ran: icons were replaced by SVGs"
+    assert len(icons["icons"]) >= 5, icons  # launch, repository, download, theme, ...
+    blank = [i for i in icons["icons"] if i["width"] < 8 or i["glyph"] in ("none", "")]
+    assert not blank, f"icons not drawn: {blank}"
+    assert icons["solid"], "the Font Awesome solid webfont did not load"
+    assert icons["brands"], "the Font Awesome brands webfont did not load"
 
 
 def test_launch_and_download_menus_open_on_click(browser, base_url):
@@ -540,7 +569,7 @@ def test_launch_and_download_menus_open_on_click(browser, base_url):
         visit.close()
 
 
-# Interactions --------------------------------------------------------------------------------
+# Search and dark mode ---------------------------------------------------------------------
 
 
 def _search(visit: Visit, query: str) -> tuple[str, list[str]]:
@@ -617,7 +646,7 @@ READABLE = {
     "code": "article div.highlight pre, article div.highlight pre span",
     "inline code": "article code.literal",
     "outputs": "article div.cell_output pre",
-    "math": "article mjx-container",
+    "math": "article .katex",
     "captions": "article figcaption, article figcaption *",
     "toggles": "article summary p",
 }
@@ -635,103 +664,94 @@ def _switch_theme(p, target: str) -> list[str]:
     return seen
 
 
-def test_theme_switcher_gives_a_readable_dark_mode(
-    audit, browser, base_url, site_stats
-):
-    """Dark mode by a click; contrasts measured; screenshots compared with the light ones."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    plot_page = _plot_page()
-    pages = _screenshot_pages() + ([plot_page] if plot_page else [])
-    assert plot_page is not None, "no page with a plot"
-    visit = Visit(browser, base_url)
-    measured: Counter = Counter()
-    poor: list[str] = []
-    responses = []
-    try:
-        for i, page in enumerate(pages):
-            visit.goto(page)
-            p = visit.page
-            if i == 0:
-                assert p.evaluate("document.documentElement.dataset.theme") == "light"
-                modes = _switch_theme(p, "dark")
-                assert modes[-1] == "dark", modes
-            else:  # the choice is remembered from page to page
-                assert p.evaluate("document.documentElement.dataset.theme") == "dark", (
-                    f"{page.docname}: dark mode not kept after navigating"
-                )
-            settle(p)  # colours fade in over CSS transitions: measure the final ones
-            for name, items in p.evaluate(CONTRASTS, READABLE).items():
-                for item in items:
-                    ratio = sh.contrast_ratio(item["fg"], item["bg"])
-                    measured[name] += 1
-                    if ratio < MIN_CONTRAST:
-                        poor.append(
-                            f"{page.docname}: {name} {item['text']!r} {ratio:.2f} "
-                            f"({item['fg']} on {item['bg']})"
-                        )
-            # Plots in closed solution dropdowns are not shown, so not measured.
-            plots = p.locator("div.cell_output img:visible")
-            for k in range(min(plots.count(), 3)):
-                plots.nth(k).scroll_into_view_if_needed()
-                ratio = sh.image_contrast(plots.nth(k).screenshot())
-                measured["plots"] += 1
-                if ratio < MIN_CONTRAST:
-                    poor.append(f"{page.docname}: plot {k} ink/paper {ratio:.2f}")
-            if page is plot_page:
-                plots.first.scroll_into_view_if_needed()
-                _save(p.screenshot, f"{page.slug}-plot-dark.png", site_stats)
-            settle(p)
-            responses.append(Axe().run(p).response)
-            if page is not plot_page or page in _screenshot_pages():
-                _save(p.screenshot, f"{page.slug}-dark.png", site_stats)
-        assert not visit.errors, visit.errors
-    finally:
-        visit.close()
-    _record_axe(site_stats, responses, "dark")
-    assert {"text", "code", "math", "plots"} <= set(measured), measured
-    assert not poor, "unreadable in dark mode:\n" + "\n".join(poor[:30])
-    blocking = [f for r in responses for f in _blocking(r)]
-    assert not blocking, "axe-core in dark mode:\n" + "\n".join(blocking)
-    site_stats["theme"] = ", ".join(f"{k} {v}" for k, v in sorted(measured.items()))
-    for page in _screenshot_pages():
-        shots = {
-            s: sh.SCREENSHOTS / f"{page.slug}-{s}.png"
-            for s in ("light", "dark", "narrow")
-        }
-        for png in shots.values():
-            assert png.is_file(), f"{png} missing"
-            assert png.stat().st_size > 10_000, f"{png} missing"
-        grey = {s: sh.luminance(shots[s]) for s in ("light", "dark")}
-        assert grey["dark"] < 100 < grey["light"], f"{page.docname}: grey levels {grey}"
-
-
-def _walk(visit, link: str, limit: int) -> list[str]:
-    """Follow ``link`` (next or previous) from the current page while there is one."""
-    p = visit.page
-    seen = [visit.docname()]
-    while p.locator(link).count():
-        assert len(seen) <= limit, f"{link} links loop: {seen}"
-        with p.expect_navigation(wait_until="domcontentloaded"):
-            p.locator(link).first.click()
-        seen.append(visit.docname())
-    return seen
-
-
-def test_next_and_previous_walk_the_book_in_toc_order(browser, base_url, site_stats):
-    expected = [p.docname for p in PAGES]
+def test_theme_switcher_turns_the_site_dark_and_keeps_it(browser, base_url):
+    """Dark mode by clicks on the switcher, still dark on the next page."""
     visit = Visit(browser, base_url)
     try:
         p = visit.page
-        p.goto(visit.url(PAGES[0]), wait_until="domcontentloaded")
-        forward = _walk(visit, "a.right-next", len(expected))
-        assert forward == expected, (
-            f"next links walk {forward}, _toc.yml order is {expected}"
+        visit.goto(PAGES[0])
+        assert p.evaluate("document.documentElement.dataset.theme") == "light"
+        modes = _switch_theme(p, "dark")
+        assert modes[-1] == "dark", modes
+        with p.expect_navigation():
+            p.locator("a.right-next").first.click()
+        assert p.evaluate("document.documentElement.dataset.theme") == "dark", (
+            f"{visit.docname()}: dark mode not kept after navigating"
         )
-        backward = _walk(visit, "a.left-prev", len(expected))
-        assert backward == expected[::-1], f"previous links walk {backward}"
-        assert not visit.failed, (visit.failed, visit.external)
-        assert not visit.external, (visit.failed, visit.external)
+        assert not visit.errors, visit.errors
     finally:
         visit.close()
-    site_stats["navigation"] = len(forward)
+
+
+# axe-core in dark mode where it adds to the light audits and the contrasts measured here: only
+# colours change, and these two pages hold every kind of box the theme colours (header,
+# sidebars, search, exercises and solutions, code, outputs, plots, tables, formulas).
+AXE_DARK = [PAGES[0]] + ([PLOT_PAGE] if PLOT_PAGE else [])
+
+# The theme's own way of remembering the reader's choice (what the switcher stores).
+DARK = "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
+
+
+def _dark_problems(page: sh.Page, browser, base_url: str, site_stats) -> list[str]:
+    """Dark mode: contrasts measured, screenshots compared with the light ones, axe-core on
+    the pages of AXE_DARK."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    visit = Visit(browser, base_url)
+    visit.context.add_init_script(DARK)
+    measured: Counter = Counter()
+    problems: list[str] = []
+    try:
+        visit.goto(page)
+        p = visit.page
+        if p.evaluate("document.documentElement.dataset.theme") != "dark":
+            return ["dark mode: the theme did not take the stored choice"]
+        settle(p)  # colours fade in over CSS transitions: measure the final ones
+        for name, items in p.evaluate(CONTRASTS, READABLE).items():
+            for item in items:
+                ratio = sh.contrast_ratio(item["fg"], item["bg"])
+                measured[name] += 1
+                if ratio < MIN_CONTRAST:
+                    problems.append(
+                        f"dark mode: {name} {item['text']!r} {ratio:.2f} "
+                        f"({item['fg']} on {item['bg']})"
+                    )
+        # Plots in closed solution dropdowns are not shown, so not measured.
+        plots = p.locator("div.cell_output img:visible")
+        for k in range(min(plots.count(), 3)):
+            plots.nth(k).scroll_into_view_if_needed()
+            ratio = sh.image_contrast(plots.nth(k).screenshot())
+            measured["plots"] += 1
+            if ratio < MIN_CONTRAST:
+                problems.append(f"dark mode: plot {k} ink/paper {ratio:.2f}")
+        if page == PLOT_PAGE:
+            plots.first.scroll_into_view_if_needed()
+            _save(p.screenshot, f"{page.slug}-plot-dark.png", site_stats)
+        settle(p)
+        response = (
+            Axe().run(p, options=AXE_OPTIONS).response if page in AXE_DARK else None
+        )
+        if page in SHOTS:
+            _save(p.screenshot, f"{page.slug}-dark.png", site_stats)
+        problems += [f"dark mode: script error {e}" for e in visit.errors]
+        shown = p.evaluate(MATH_REPORT)["shown"]
+    finally:
+        visit.close()
+    if response is not None:
+        _record_axe(site_stats, [response], "dark")
+        problems += [f"axe-core in dark mode: {found}" for found in _blocking(response)]
+    expected = {"text"} | ({"code"} if page.notebook else set())
+    expected |= ({"math"} if shown else set()) | (
+        {"plots"} if page == PLOT_PAGE else set()
+    )
+    if not expected <= set(measured):
+        problems.append(f"dark mode: measured only {dict(measured)}, not {expected}")
+    theme = site_stats.setdefault("theme", {})
+    for name, count in measured.items():
+        theme[name] = theme.get(name, 0) + count
+    if page in SHOTS:
+        shots = {s: sh.SCREENSHOTS / f"{page.slug}-{s}.png" for s in ("light", "dark")}
+        grey = {s: sh.luminance(png) for s, png in shots.items()}
+        if not grey["dark"] < 100 < grey["light"]:
+            problems.append(f"dark mode: grey levels of the screenshots {grey}")
+    return problems
