@@ -473,3 +473,318 @@ def test_labels_are_unique_across_the_book():
             label = next(g for g in match.groups() if g)
             assert label not in seen, f"label {label} in {path.name} and {seen[label]}"
             seen[label] = path.name
+
+
+# Every numbered figure is referenced. A figure with a number and a caption
+# (myst-nb's ``mystnb.figure.name`` in a code cell, or a ``{figure}`` directive with ``:name:``)
+# exists to be pointed at; one that no sentence points at leaves the reader to guess which
+# figure the text describes, and a reference to the wrong figure leaves one unreferenced.
+FIGURE_REFERENCE = re.compile(r"\{(?:numref|ref)\}`(?:[^`<]*<)?(fig-[\w-]+)>?`")
+FIGURE_DIRECTIVE_NAME = re.compile(r"^:name:\s*(fig-[\w-]+)\s*$", re.MULTILINE)
+
+
+def markdown_text(path: Path) -> str:
+    """The markdown of a page: a notebook's markdown cells, or a MyST file."""
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    cells = load(path)["cells"]
+    return "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+
+
+def figure_names(path: Path) -> list[str]:
+    """The names of the numbered figures a page defines."""
+    names = FIGURE_DIRECTIVE_NAME.findall(markdown_text(path))
+    if path.suffix == ".ipynb":
+        for cell in load(path)["cells"]:
+            figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+            if figure.get("name"):
+                names.append(figure["name"])
+    return names
+
+
+def unreferenced_figures(figures: dict[str, str], texts: list[str]) -> list[str]:
+    """The figures (name -> page) that no {numref} or {ref} in `texts` points at."""
+    referenced = {m for text in texts for m in FIGURE_REFERENCE.findall(text)}
+    return [
+        f"{name} ({page})" for name, page in figures.items() if name not in referenced
+    ]
+
+
+BOOK_PAGES = NOTEBOOKS + sorted(CHAPTERS.rglob("*.md"))
+
+
+def test_every_numbered_figure_is_referenced():
+    figures = {name: path.name for path in BOOK_PAGES for name in figure_names(path)}
+    missing = unreferenced_figures(figures, [markdown_text(p) for p in BOOK_PAGES])
+    assert not missing, (
+        "numbered figures that no {numref}/{ref} points at (say in the text which figure "
+        f"shows what): {missing}"
+    )
+
+
+def test_figure_check_finds_an_unreferenced_figure():
+    figures = {"fig-9-1-a": "a", "fig-9-1-b": "b", "fig-9-1-c": "c"}
+    texts = [
+        "As {numref}`fig-9-1-a` shows, and {numref}`Figure %s <fig-9-1-b>` too.",
+        "See {ref}`fig-9-1-c`.",
+    ]
+    assert unreferenced_figures(figures, texts) == []
+    texts[0] = "As {numref}`fig-9-1-a` shows (the other figure is not cited)."
+    assert unreferenced_figures(figures, texts) == ["fig-9-1-b (b)"]
+    assert unreferenced_figures(figures, ["`fig-9-1-c` in code is no reference"]) == [
+        "fig-9-1-a (a)",
+        "fig-9-1-b (b)",
+        "fig-9-1-c (c)",
+    ]
+
+
+# A worked solution runs after the section's main cells alone (CONTRIBUTING.md). A solution
+# that reads a variable which only another solution defines works when the notebook runs top
+# to bottom, but not for a reader who opens just that solution, and it breaks as soon as the
+# other solution changes. Static analysis of the cells: the names a solution's code reads
+# must be bound by the section's main cells, by the solution itself, or be builtins.
+IPYTHON_LINE = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
+
+
+def bound_and_read(code: str) -> tuple[set[str], set[str]]:
+    """The names a piece of code binds anywhere (assignment, def, import, argument, loop
+    variable, ...) and the names it reads."""
+    import ast
+
+    tree = ast.parse(IPYTHON_LINE.sub(r"\1pass", code))
+    bound: set[str] = set()
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+    return bound, read
+
+
+def solution_code(cells: list[dict]) -> tuple[list[str], dict[str, list[str]]]:
+    """The code of the main cells, and the code of each solution, by exercise label."""
+    main: list[str] = []
+    solutions: dict[str, list[str]] = {}
+    open_label = None
+    for kind, label, _options, text in exercise_items(cells):
+        if kind == "solution-start":
+            open_label = label
+            solutions.setdefault(label, [])
+        elif kind == "solution-end":
+            open_label = None
+        elif kind == "code":
+            (solutions[open_label] if open_label else main).append(text)
+    return main, solutions
+
+
+def borrowed_names(cells: list[dict]) -> list[str]:
+    """Names that a solution reads but only another solution defines."""
+    import builtins
+
+    main, solutions = solution_code(cells)
+    defined_in_main: set[str] = set()
+    for code in main:
+        defined_in_main |= bound_and_read(code)[0]
+    bound = {label: set() for label in solutions}
+    read = {label: set() for label in solutions}
+    for label, codes in solutions.items():
+        for code in codes:
+            b, r = bound_and_read(code)
+            bound[label] |= b
+            read[label] |= r
+    problems = []
+    for label in solutions:
+        free = read[label] - bound[label] - defined_in_main - set(dir(builtins))
+        for other in solutions:
+            if other != label and free & bound[other]:
+                names = ", ".join(sorted(free & bound[other]))
+                problems.append(f"the solution of {label} uses {names} from {other}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_solutions_use_no_names_of_other_solutions(path: Path):
+    problems = borrowed_names(load(path)["cells"])
+    assert not problems, (
+        "a solution must run after the section's main cells alone; put shared set-up in "
+        "the main cells or repeat it: " + "; ".join(problems)
+    )
+
+
+def test_borrowed_name_check_finds_a_name_from_another_solution():
+    cells = [
+        _code("import torch\nshared = torch.ones(3)\n%xmode Minimal"),
+        _exercise("ex-a"),
+        _start("ex-a"),
+        _code("def helper(x, scale=2):\n    return [scale * v for v in x]\nsmall = 1"),
+        END,
+        _exercise("ex-b"),
+        _start("ex-b"),
+        _code("result = helper(shared)\nfor k in range(3):\n    print(k, result, len)"),
+        END,
+        _exercise("ex-c"),
+        _start("ex-c"),
+        _code("small = 2\nprint(small + shared.sum())"),
+        END,
+    ]
+    assert borrowed_names(cells) == ["the solution of ex-b uses helper from ex-a"]
+    cells[0] = _code("import torch\nshared = torch.ones(3)\nhelper = print")
+    assert borrowed_names(cells) == []
+
+
+# Inline math that runs over several lines of markdown must not have a line that starts like
+# a list item: Markdown reads `+ b_1 - b_2)$` at the start of a line as a bullet, splits the
+# formula, and the page shows raw TeX ("$\sigma(\mathbf{x}(\mathbf{w}_1 ..." and a bullet).
+LIST_ITEM_START = re.compile(r"^\s*(?:[-+*]|\d+[.)])(?:\s|$)")
+CODE_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+
+
+def inline_math_problems(markdown: str) -> list[str]:
+    """Lines inside inline math ($...$) that Markdown would read as a list item."""
+    kept: list[str] = []
+    fences: list[tuple[str, bool]] = []  # open fences: (fence, holds code)
+    display = False
+    for line in markdown.splitlines():
+        match = CODE_FENCE.match(line)
+        if match and fences and not match.group(2).strip():
+            if match.group(1).startswith(fences[-1][0]):
+                fences.pop()  # a bare fence closes the innermost open one
+                kept.append("")
+                continue
+        if match and match.group(2).strip():
+            # a directive ({exercise}, {solution}, ...) holds markdown; other fences code
+            fences.append((match.group(1), not match.group(2).strip().startswith("{")))
+            kept.append("")
+            continue
+        if any(code for _, code in fences):
+            kept.append("")
+            continue
+        if line.strip().startswith("$$"):  # display math on lines of its own
+            display = not display if line.strip() == "$$" or not display else False
+            kept.append("")
+            continue
+        kept.append("" if display else line)
+    text = "\n".join(kept)
+    text = re.sub(r"(`+)(?:(?!\1).)+?\1", "", text, flags=re.DOTALL)  # code spans
+    text = text.replace(r"\$", "")
+    problems = []
+    for match in re.finditer(r"(?<!\$)\$(?!\$)(.+?)(?<!\$)\$(?!\$)", text, re.DOTALL):
+        start = match.start(1)
+        while (start := text.find("\n", start, match.end(1))) != -1:
+            start += 1  # a line of the page that begins inside the formula
+            end = text.find("\n", start)
+            line = text[start:] if end == -1 else text[start:end]
+            if LIST_ITEM_START.match(line):
+                formula = match.group(1).strip()[:60]
+                problems.append(f"${formula}...$ has the line {line!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_no_inline_math_line_starts_like_a_list_item(path: Path):
+    problems = inline_math_problems(markdown_text(path))
+    assert not problems, (
+        "move the line break inside the formula so that no line starts with +, -, * or "
+        "a number and a dot: " + "; ".join(problems)
+    )
+
+
+def test_inline_math_check_finds_the_lines_markdown_would_list():
+    good = (
+        "the model $\\sigma(\\mathbf{x}(\\mathbf{w}_1 - \\mathbf{w}_2) + b_1 -\n"
+        "b_2)$ is logistic, $a\n= b$, and\n\n- a list item with $x$ in it\n"
+        "```python\nx = '$a\n+ b$'\n```\n$$\nx\n+ y\n$$ (eq-x)\n"
+        "a price of `$5` and\n`$6`; $1.\n5$ is fine, and $\\min(x_i,\n0)$ too"
+    )
+    assert inline_math_problems(good) == []
+    for start in ("+ b_1", "- b_1", "* b_1", "12. b_1", "   + b_1"):
+        bad = f"is $\\sigma(\\mathbf{{x}}(\\mathbf{{w}}_1 - \\mathbf{{w}}_2)\n{start} - b_2)$."
+        problems = inline_math_problems(bad)
+        assert len(problems) == 1, (start, problems)
+        assert repr(start + " - b_2)$.") in problems[0]
+
+
+# Section titles in one style, sentence case: the first word capitalised, the others in lower
+# case unless they are names. They show in the sidebar and on the status page side by side.
+# A word with a capital letter after its first character (PyTorch, MNIST, Fashion-MNIST,
+# Kullback–Leibler, XOR) is a name or an acronym; single capitalised names are listed here.
+PROPER_NOUNS = {"Python", "Google", "Colab", "Gaussian", "Bayes", "Jupyter", "Apple"}
+HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$")
+
+
+def sentence_case_problems(title: str) -> list[str]:
+    """The words of a heading that sentence case would write in lower case."""
+    words = re.findall(r"[^\s]+", re.sub(r"[`$][^`$]*[`$]", "", title))
+    problems = []
+    for word in words[1:]:
+        letters = word.strip("()[]{}.,:;!?\"'*_")
+        if not letters[:1].isupper() or letters in PROPER_NOUNS:
+            continue
+        if any(c.isupper() or c.isdigit() for c in letters[1:]):
+            continue  # an acronym or a name with inner capitals
+        problems.append(letters)
+    return problems
+
+
+def headings(text: str) -> list[str]:
+    """The Markdown headings of a page, outside code blocks and directives."""
+    found, in_fence = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", ":::")):
+            in_fence = not in_fence
+            continue
+        match = HEADING.match(line)
+        if match and not in_fence:
+            found.append(match.group(2))
+    return found
+
+
+# The book's own title (chapters/intro.md) is a name, not a section title.
+TITLED_PAGES = [p for p in BOOK_PAGES if p.name != "intro.md"]
+
+
+@pytest.mark.parametrize(
+    "path", TITLED_PAGES, ids=[str(p.relative_to(ROOT)) for p in TITLED_PAGES]
+)
+def test_headings_are_in_sentence_case(path: Path):
+    problems = {
+        title: words
+        for title in headings(markdown_text(path))
+        if (words := sentence_case_problems(title))
+    }
+    assert not problems, (
+        "write headings in sentence case (names excepted, see PROPER_NOUNS): "
+        f"{problems}"
+    )
+
+
+def test_sentence_case_check_finds_title_case():
+    for title in (
+        "Data manipulation",
+        "Conversion to other Python objects",
+        "Why Fashion-MNIST?",
+        "Cross-entropy and the Kullback–Leibler divergence",
+        "The smallest counterexample: XOR",
+        "The `Classifier` class",
+        "In Google Colab",
+    ):
+        assert sentence_case_problems(title) == [], title
+    assert sentence_case_problems("Data Manipulation") == ["Manipulation"]
+    assert sentence_case_problems("Forward Propagation, Backward Propagation") == [
+        "Propagation",
+        "Backward",
+        "Propagation",
+    ]
+    assert headings("# Title Case\n```python\n# Not A Heading\n```\n## Next") == [
+        "Title Case",
+        "Next",
+    ]
