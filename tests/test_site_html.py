@@ -101,15 +101,10 @@ def test_every_formula_is_rendered_by_katex_at_build_time(static, site_stats):
     site_stats["katex"] = [formulas, pages_with_math]
 
 
-# Pages that show TeX as text today, each with the number of text pieces that hold it. The
-# test fails when a page on this list no longer does, so that the entry goes with the fix
-# (issue 19: review fixes these three spots in the notebooks), and when any other page does.
-KNOWN_TEX_IN_TEXT = {
-    # the solution of ex-2-3-symmetric
-    "chapters/02_preliminaries/2_3_linear_algebra": 5,
-    # ex-4-1-redundant and its solution
-    "chapters/04_softmax_regression/4_1_softmax_regression": 4,
-}
+# Pages allowed to show TeX as text, each with the number of text pieces that hold it (none
+# today: issue 19 fixed the last ones). The test fails when any other page shows TeX as text,
+# and when a page on this list no longer does, so that an entry goes with its fix.
+KNOWN_TEX_IN_TEXT: dict[str, int] = {}
 
 
 def test_no_tex_is_left_as_text(static, site_stats):
