@@ -4,15 +4,16 @@
 package of *Dive into Deep Learning* that the chapters use, without pins and
 without torchvision. Modules by role (each lists its names in ``__all__``):
 
-- ``d2lutil.base``: add_to_class, HyperParameters and the ``check_*`` functions
+- ``d2lutil.base``: add_to_class, HyperParameters, check_hparams
 - ``d2lutil.devices``: cpu, gpu, num_gpus, try_gpu, try_all_gpus
 - ``d2lutil.plotting``: use_svg_display, set_figsize, set_axes, plot,
-  show_images, ProgressBoard, board_mode
-- ``d2lutil.training``: Module, Trainer, SGD, Timer, seed
+  as_curves, show_images, ProgressBoard, board_mode
+- ``d2lutil.training``: Module, Trainer, SGD, Timer, seed, check_params
 - ``d2lutil.models``: the linear, softmax and MLP models, softmax,
-  cross_entropy, relu
+  cross_entropy, relu, check_labels
 - ``d2lutil.data``: data_dir, DataModule, TensorLoader,
-  SyntheticRegressionData, FashionMNIST, load_fashion_mnist
+  SyntheticRegressionData, FashionMNIST, load_fashion_mnist,
+  read_fashion_mnist, check_w_b, check_size, check_memory
 - ``d2lutil.aliases``: d2l.torch's framework-neutral names (``reshape``,
   ``matmul``, ``nn_Module``, ...) and the modules ``plt``, ``np``, ``torch``,
   ``nn``, ``F``

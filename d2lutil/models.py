@@ -1,7 +1,8 @@
 """Models: linear regression, softmax regression and multilayer perceptrons.
 
 Each model comes twice, as the chapters teach it: from scratch (parameters as
-tensors, our own loss) and concise (``torch.nn`` layers and losses).
+tensors, our own loss) and concise (``torch.nn`` layers and losses). The losses
+and the accuracy check their labels with ``check_labels``.
 """
 
 from collections import OrderedDict
@@ -11,14 +12,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import check_labels
 from .training import SGD, Module
 
 __all__ = [
-    "LinearRegressionScratch", "LinearRegression", "Classifier",
-    "SoftmaxRegressionScratch", "SoftmaxRegression", "MLPScratch", "MLP", "softmax",
-    "cross_entropy", "relu"
-]  # fmt: skip
+    "LinearRegressionScratch",
+    "LinearRegression",
+    "Classifier",
+    "SoftmaxRegressionScratch",
+    "SoftmaxRegression",
+    "MLPScratch",
+    "MLP",
+    "softmax",
+    "cross_entropy",
+    "relu",
+    "check_labels",
+]
 
 
 class LinearRegressionScratch(Module):
@@ -80,7 +88,9 @@ class Classifier(Module):
         self.plot("loss", self.loss(Y_hat, Y), train=False)
         self.plot("acc", self.accuracy(Y_hat, Y), train=False)
 
-    def accuracy(self, Y_hat, Y, averaged=True) -> torch.Tensor:
+    def accuracy(
+        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
+    ) -> torch.Tensor:
         """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3).
 
         Extra leading dimensions are flattened: one value per label.
@@ -89,7 +99,9 @@ class Classifier(Module):
         correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
         return correct.mean() if averaged else correct
 
-    def loss(self, Y_hat, Y, averaged=True) -> torch.Tensor:
+    def loss(
+        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
+    ) -> torch.Tensor:
         """Return the cross-entropy of logits ``Y_hat`` for labels ``Y``, or one per example (Section 4.5).
 
         Extra leading dimensions are flattened: one loss per label.
@@ -120,7 +132,9 @@ def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class SoftmaxRegressionScratch(Classifier):
     """Softmax regression from scratch (Section 4.4)."""
 
-    def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
+    def __init__(
+        self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.W = torch.normal(
@@ -168,7 +182,14 @@ def relu(X: torch.Tensor) -> torch.Tensor:
 class MLPScratch(Classifier):
     """A multilayer perceptron with one hidden layer, from scratch (Section 5.2)."""
 
-    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+    def __init__(
+        self,
+        num_inputs: int,
+        num_outputs: int,
+        num_hiddens: int,
+        lr: float,
+        sigma: float = 0.01,
+    ):
         super().__init__()
         self.save_hyperparameters()
 
@@ -203,3 +224,40 @@ class MLP(Classifier):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""
         return self.net(X)
+
+
+# Looking at label values on a GPU waits for the GPU; do it on the first call
+# and then every LABEL_CHECK_EVERY calls there (always on the CPU, where it is free).
+LABEL_CHECK_EVERY = 100
+_label_calls = {"n": 0}
+
+
+def check_labels(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    """Return ``y`` as int64 class indices that fit predictions ``y_hat`` (Section 4.3).
+
+    ``y_hat`` holds one row of scores per label (its last dimension is the
+    number of classes); ``y`` must hold as many labels as ``y_hat`` has rows.
+    Float labels are accepted when they are whole numbers, as d2l's are.
+    Anything else (a 1-D ``y_hat``, counts that differ, labels out of range)
+    raises an error that names both shapes.
+    """
+    shapes = f"predictions {tuple(y_hat.shape)}, labels {tuple(y.shape)}"
+    if y_hat.ndim < 2 or y.numel() != y_hat[..., 0].numel():
+        raise ValueError(
+            f"need one row of class scores per label, got {shapes}; for one example "
+            "use y_hat.reshape(1, -1), and check that labels and predictions agree."
+        )
+    if y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"labels must be class indices, got a {y.dtype} tensor.")
+    _label_calls["n"] += 1
+    look = y.device.type == "cpu" or _label_calls["n"] % LABEL_CHECK_EVERY == 1
+    if look and y.numel() and y.dtype.is_floating_point and (y != y.round()).any():
+        raise TypeError("float labels must be whole numbers (class indices).")
+    q = y_hat.shape[-1]
+    if look and y.numel() and (int(y.min()) < 0 or int(y.max()) >= q):
+        raise ValueError(
+            f"labels must lie between 0 and {q - 1} (the model has {q} outputs), got "
+            f"labels from {int(y.min())} to {int(y.max())}. Check the labels of the "
+            "data, or give the model as many outputs as there are classes."
+        )
+    return y.long()

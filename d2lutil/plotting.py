@@ -10,20 +10,28 @@ import io
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .base import HyperParameters
 
 __all__ = [
-    "use_svg_display", "set_figsize", "set_axes", "plot", "as_curves",
-    "show_images", "ProgressBoard", "board_mode"
-]  # fmt: skip
+    "use_svg_display",
+    "set_figsize",
+    "set_axes",
+    "plot",
+    "as_curves",
+    "show_images",
+    "ProgressBoard",
+    "board_mode",
+]
 
 BOARD_MODES = ("live", "record", "terminal", "off")
 BOARD_ENV = "D2LUTIL_BOARD"
@@ -32,11 +40,9 @@ LIVE_INTERVAL_S = 0.5  # live mode: at most two figure updates a second
 TERMINAL_INTERVAL_S = 0.1
 
 
-def use_svg_display():
+def use_svg_display() -> None:
     """Show figures as deterministic SVG on a white background (Section 2.4)."""
-    matplotlib.rcParams["svg.hashsalt"] = (
-        "d2lutil"  # fixed ids: the same SVG text every run
-    )
+    matplotlib.rcParams["svg.hashsalt"] = "d2lutil"  # fixed ids: the same SVG every run
     matplotlib.rcParams["figure.facecolor"] = "white"  # readable in dark mode too
     matplotlib.rcParams["savefig.facecolor"] = "white"
     if "IPython" in sys.modules:
@@ -45,13 +51,22 @@ def use_svg_display():
         set_matplotlib_formats("svg", metadata={"Date": None})
 
 
-def set_figsize(figsize=(3.5, 2.5)):
+def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     """Use SVG display and set the default figure size in inches (Section 2.4)."""
     use_svg_display()
     plt.rcParams["figure.figsize"] = figsize
 
 
-def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+def set_axes(
+    axes: Axes,
+    xlabel: str | None,
+    ylabel: str | None,
+    xlim: tuple[float, float] | None,
+    ylim: tuple[float, float] | None,
+    xscale: str,
+    yscale: str,
+    legend: list[str] | None,
+) -> None:
     """Set labels, limits, scales and legend of matplotlib ``axes`` (Section 2.4)."""
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
@@ -64,7 +79,7 @@ def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
     axes.grid()
 
 
-def as_curves(data):
+def as_curves(data: Any) -> list[np.ndarray]:
     """A list of 1-D NumPy arrays: one curve (a 1-D array, tensor or list of numbers) or several."""
     one = getattr(data, "ndim", None) == 1 or (
         isinstance(data, (list, tuple)) and len(data) > 0 and np.isscalar(data[0])
@@ -77,10 +92,19 @@ def as_curves(data):
 
 
 def plot(
-    X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
-    xscale="linear", yscale="linear", fmts=("-", "m--", "g-.", "r:"),
-    figsize=(3.5, 2.5), axes=None,
-):  # fmt: skip
+    X: Any,
+    Y: Any = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    legend: list[str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    xscale: str = "linear",
+    yscale: str = "linear",
+    fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+    figsize: tuple[float, float] = (3.5, 2.5),
+    axes: Axes | None = None,
+) -> None:
     """Plot one or more curves; without ``Y``, ``X`` holds the y-values (Section 2.4)."""
     ys = as_curves(X if Y is None else Y)
     xs = [np.arange(len(y)) for y in ys] if Y is None else as_curves(X)
@@ -96,7 +120,13 @@ def plot(
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
 
-def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
+def show_images(
+    imgs: Any,
+    num_rows: int,
+    num_cols: int,
+    titles: Sequence[str] | None = None,
+    scale: float = 1.5,
+) -> np.ndarray:
     """Show images in a ``num_rows`` x ``num_cols`` grid with optional titles (Section 4.2).
 
     Greyscale images (2-D) are drawn in grey levels, colour images (H, W, 3) as they are.
@@ -135,13 +165,14 @@ def board_mode(mode: str | None = None, display: bool = True) -> str:
     """
     if not display:
         return "off"
-    chosen = mode if mode is not None else os.environ.get(BOARD_ENV) or None
+    source, chosen = "mode", mode
+    if mode is None:
+        source, chosen = BOARD_ENV, os.environ.get(BOARD_ENV) or None
     if chosen is not None:
         value = str(chosen).strip().lower()
         if value not in BOARD_MODES:
             raise ValueError(
-                f"ProgressBoard: {'mode' if mode is not None else BOARD_ENV}={chosen!r} "
-                "is not a board mode; use one of "
+                f"ProgressBoard: {source}={chosen!r} is not a board mode; use one of "
                 f"{', '.join(BOARD_MODES)}."
             )
         return value
@@ -163,11 +194,21 @@ class ProgressBoard(HyperParameters):
     """
 
     def __init__(
-        self, xlabel: str | None = None, ylabel: str | None = None, xlim=None, ylim=None,
-        xscale: str = "linear", yscale: str = "linear", ls=("-", "--", "-.", ":"),
-        colors=("C0", "C1", "C2", "C3"), fig=None, axes=None, figsize=(3.5, 2.5),
-        display: bool = True, mode: str | None = None,
-    ):  # fmt: skip
+        self,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        xlim: list[float] | None = None,
+        ylim: list[float] | None = None,
+        xscale: str = "linear",
+        yscale: str = "linear",
+        ls: Sequence[str] = ("-", "--", "-.", ":"),
+        colors: Sequence[str] = ("C0", "C1", "C2", "C3"),
+        fig: Figure | None = None,
+        axes: Axes | None = None,
+        figsize: tuple[float, float] = (3.5, 2.5),
+        display: bool = True,
+        mode: str | None = None,
+    ):
         self.save_hyperparameters()
         self.mode = board_mode(mode, display)
         self.raw_points: dict[str, list[tuple[float, Any]]] = {}
@@ -230,13 +271,14 @@ class ProgressBoard(HyperParameters):
 
     def _refresh(self, final: bool) -> None:
         now, shell = time.perf_counter(), _ipython_shell()
-        if self.mode == "terminal" and (
-            final or now - self.last >= TERMINAL_INTERVAL_S
-        ):
+        due = final or now - self.last >= TERMINAL_INTERVAL_S
+        if self.mode == "terminal" and due:
             line = self.summary()
-            sys.stderr.write("\r" + line.ljust(self.width) + ("\n" if final else ""))
+            end = "\n" if final else ""
+            sys.stderr.write("\r" + line.ljust(self.width) + end)
             sys.stderr.flush()
-            self.last, self.width = now, 0 if final else len(line)
+            self.last = now
+            self.width = 0 if final else len(line)  # a final line is never rewritten
         if self.mode not in ("live", "record") or (shell is None and not final):
             return
         if shell is None:  # a script: no figure, one line at the end
@@ -285,11 +327,11 @@ class ProgressBoard(HyperParameters):
         return f"ProgressBoard(mode={self.mode!r}, points={{{counts}}})"
 
 
-def _ipython_shell():
+def _ipython_shell() -> Any:
     """The running IPython shell, or None (IPython is not a dependency)."""
     ipython = sys.modules.get("IPython")
     return None if ipython is None else ipython.get_ipython()
 
 
-def _isatty(stream) -> bool:
+def _isatty(stream: Any) -> bool:
     return bool(getattr(stream, "isatty", None) and stream.isatty())

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import HyperParameters, check_params
+from .base import HyperParameters
 from .devices import try_all_gpus
 from .plotting import ProgressBoard
 
-__all__ = ["Module", "Trainer", "SGD", "Timer", "seed"]
+__all__ = ["Module", "Trainer", "SGD", "Timer", "seed", "check_params"]
 
 # The training loss is checked on its device; it is looked at (one wait for
 # the GPU) every LOSS_CHECK_EVERY batches and at the end of every epoch.
@@ -82,7 +82,9 @@ class Module(nn.Module, HyperParameters):
         """Return minibatch SGD over the model's parameters (Sections 3.2 and 3.5)."""
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
-    def apply_init(self, inputs, init: Callable | None = None) -> None:
+    def apply_init(
+        self, inputs: list[torch.Tensor], init: Callable[[nn.Module], Any] | None = None
+    ) -> None:
         """Run one forward pass so that lazy layers take their shapes, then apply ``init``.
 
         ``init`` is called on every submodule (``self.apply(init)``), after the
@@ -113,6 +115,17 @@ class Module(nn.Module, HyperParameters):
             ):
                 yield value
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails: ``trainer`` is set by Trainer.fit.
+        if name == "trainer":
+            raise AttributeError(
+                f"{type(self).__name__} is not attached to a Trainer: plot(), and so "
+                "training_step() and validation_step(), read the trainer's counters. "
+                "Train with d2l.Trainer(max_epochs=3).fit(model, data), or compute a "
+                "loss without plotting: model.loss(model(X), y)."
+            )
+        return super().__getattr__(name)
+
     def _apply(self, fn: Callable, recurse: bool = True) -> Module:
         # nn.Module._apply is what .to(), .cuda(), .float() use; extend it to
         # the plain tensor attributes of from-scratch models.
@@ -134,7 +147,9 @@ class Trainer(HyperParameters):
     per ``fit``.
     """
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+    def __init__(
+        self, max_epochs: int, num_gpus: int = 0, gradient_clip_val: float = 0
+    ):
         self.save_hyperparameters()
         self.gpus = try_all_gpus()[:num_gpus]
 
@@ -196,16 +211,11 @@ class Trainer(HyperParameters):
     def clip_gradients(self, grad_clip_val: float, model: Module) -> None:
         """Rescale the gradients so that their overall norm is at most ``grad_clip_val``.
 
-        The overall norm treats all gradients as one long vector; it equals the
-        norm of the vector of the per-tensor norms. No gradient: nothing to do.
+        The overall norm treats all gradients as one long vector; PyTorch's
+        ``clip_grad_norm_`` computes it and scales every gradient by the same
+        factor. Parameters without a gradient are left alone.
         """
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads:
-            return
-        norm = torch.stack([grad.norm() for grad in grads]).norm()
-        if norm > grad_clip_val:
-            for grad in grads:
-                grad.mul_(grad_clip_val / norm)
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip_val)
 
     def check_loss(self, loss: torch.Tensor) -> None:
         """Stop training with a clear error, naming epoch and batch, once the loss is not finite.
@@ -233,6 +243,21 @@ class Trainer(HyperParameters):
                 "training stopped. Usually the learning rate is too large (try a "
                 "smaller lr), the inputs are not scaled, or the loss takes the log of zero."
             )
+
+
+def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Return ``params`` as a list, checking that it holds tensors to train (Section 3.4).
+
+    An optimizer needs at least one tensor, and each one created with
+    ``requires_grad=True``, or it could never change anything.
+    """
+    params = list(params)  # a list: a generator could be gone through only once
+    if not params or not all(torch.is_tensor(p) and p.requires_grad for p in params):
+        raise ValueError(
+            "an optimizer needs a non-empty list of tensors created with "
+            f"requires_grad=True, got {len(params)} item(s); e.g. SGD([w, b], lr=0.1)."
+        )
+    return params
 
 
 class SGD(HyperParameters):

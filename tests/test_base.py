@@ -56,36 +56,76 @@ def test_check_params_returns_a_list_from_a_generator():
     assert d2l.check_params(p for p in [w]) == [w]
 
 
+def test_checks_live_next_to_the_module_they_serve():
+    assert d2l.check_hparams.__module__ == "d2lutil.base"
+    assert d2l.check_params.__module__ == "d2lutil.training"
+    assert d2l.check_labels.__module__ == "d2lutil.models"
+    for name in ("check_w_b", "check_size", "check_memory"):
+        assert getattr(d2l, name).__module__ == "d2lutil.data"
+
+
 # -------------------------------------------------- the package's shape
 
 
-def lines_of_code(path: Path) -> int:
-    """Lines of code as cloc counts them: not blank, not a comment, not in a docstring."""
-    source = path.read_text(encoding="utf-8")
+def statements(path: Path) -> int:
+    """Statements of a module, counted on its syntax tree: docstrings are not statements.
+
+    Formatting, comments, blank lines and how a call is wrapped do not change the count, so
+    the formatter can lay the code out as it likes.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
-            first = node.body[0] if node.body else None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body:
+            first = body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 if isinstance(first.value.value, str):
-                    docstrings.update(range(first.lineno, first.end_lineno + 1))
+                    docstrings.add(first)
     return sum(
-        1
-        for number, line in enumerate(source.splitlines(), 1)
-        if line.strip()
-        and not line.strip().startswith("#")
-        and number not in docstrings
+        isinstance(node, ast.stmt) and node not in docstrings for node in ast.walk(tree)
     )
 
 
-# Issue 13's bound. Measured this way the package had 1,112 lines before that issue and
-# 1,000 after it, with the d2l.torch aliases and the new checks added.
-MAX_LINES_OF_CODE = 1000
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('def f(x):\n    "Doc."\n    return [x, x]\n', 2),
+        (
+            'def f(x):\n    """Doc,\n    two lines."""\n    return [\n        x,\n    ]\n',
+            2,
+        ),
+        ("# a comment\nif True:\n    y = 1  # one\n\n    y += 1\n", 3),
+        ('"""Module docstring."""\nclass A:\n    "Doc."\n    x = 1\n', 2),
+    ],
+)
+def test_statements_counts_statements_not_lines(tmp_path, source, expected):
+    path = tmp_path / "probe.py"
+    path.write_text(source, encoding="utf-8")
+    assert statements(path) == expected
+
+
+# The package's size in statements (issue 21). It was 810 before that issue, when the
+# formatter was kept out of nine blocks to meet a bound of 1,000 lines. The bound leaves
+# room for the sections that complete chapters 2-5 (K-fold, weight decay, error bars,
+# dropout, initialisation, early stopping, download and extract: about 250 statements);
+# raise it, in the same commit, when a chapter needs more.
+MAX_STATEMENTS = 1300
 
 
 def test_the_package_stays_small():
-    total = sum(lines_of_code(path) for path in MODULES)
-    assert total <= MAX_LINES_OF_CODE, f"d2lutil has {total} lines of code"
+    total = sum(statements(path) for path in MODULES)
+    assert total <= MAX_STATEMENTS, f"d2lutil has {total} statements"
+
+
+def test_the_formatter_runs_on_every_line():
+    switched_off = [
+        f"{path.name}:{number}"
+        for path in MODULES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"#\s*fmt:\s*(skip|off)", line)
+    ]
+    assert not switched_off, f"the formatter is switched off at {switched_off}"
 
 
 def test_no_import_cycle_and_base_imports_no_other_module():

@@ -425,9 +425,9 @@ def test_bad_resize_is_named_before_anything_loads(resize, monkeypatch):
 
 
 def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch):
-    from d2lutil import base, data
+    from d2lutil import data
 
-    monkeypatch.setattr(base, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(data, "available_memory", lambda: 8 * 10**9)
     monkeypatch.setattr(data, "fashion_mnist_array", None)  # nothing is loaded
     with pytest.raises(
         MemoryError, match=r"70,000 images resized to \(224, 224\) need about 14.0 GB"
@@ -440,9 +440,9 @@ def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch)
 
 
 def test_available_memory_is_a_plausible_number():
-    from d2lutil import base
+    from d2lutil import data
 
-    have = base.available_memory()
+    have = data.available_memory()
     assert have is None or 10**7 < have < 10**14
 
 

@@ -305,7 +305,7 @@ def test_extra_leading_dimensions_still_work():
 
 def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
     # Reading label values on a GPU waits for it: only every LABEL_CHECK_EVERY-th call looks.
-    from d2lutil import base
+    from d2lutil import models
 
     looks = []
 
@@ -318,8 +318,8 @@ def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
             looks.append(1)
             return super().min(*args, **kwargs)
 
-    monkeypatch.setitem(base._label_calls, "n", 0)
+    monkeypatch.setitem(models._label_calls, "n", 0)
     y = torch.tensor([0, 1]).as_subclass(FakeGPULabels)
-    for _ in range(2 * base.LABEL_CHECK_EVERY):
-        base.check_labels(y, torch.rand(2, 3))
+    for _ in range(2 * models.LABEL_CHECK_EVERY):
+        models.check_labels(y, torch.rand(2, 3))
     assert len(looks) == 2
