@@ -6,7 +6,6 @@ and the accuracy check their labels with ``check_labels``.
 """
 
 from collections import OrderedDict
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -32,8 +31,8 @@ __all__ = [
 class LinearRegressionScratch(Module):
     """Linear regression from scratch (Section 3.4).
 
-    ``w`` and ``b`` are plain tensors with ``requires_grad=True``;
-    ``model.to(device)`` moves them too (see ``Module``).
+    ``w`` and ``b`` are created as tensors with ``requires_grad=True``; assigned
+    to the model, they become its parameters (see ``Module``).
     """
 
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
@@ -130,7 +129,11 @@ def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class SoftmaxRegressionScratch(Classifier):
-    """Softmax regression from scratch (Section 4.4)."""
+    """Softmax regression from scratch (Section 4.4).
+
+    ``W`` and ``b`` become the model's parameters when they are assigned (see
+    ``Module``), so ``parameters()`` yields them, in that order.
+    """
 
     def __init__(
         self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01
@@ -141,11 +144,6 @@ class SoftmaxRegressionScratch(Classifier):
             0.0, sigma, size=(num_inputs, num_outputs), requires_grad=True
         )
         self.b = torch.zeros(num_outputs, requires_grad=True)
-
-    def parameters(self) -> Iterator[torch.Tensor]:
-        """Yield the tensors to train, W and b, as ``nn.Module.parameters`` yields its own."""
-        yield self.W
-        yield self.b
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten each image into a row of pixels and return its class probabilities."""

@@ -2,26 +2,27 @@
 
 ``Module`` holds a model, its loss and its optimizer; ``Trainer`` runs the loop
 (Sections 3.2 and 3.4). ``SGD`` is the from-scratch optimizer of Section 3.4.
-``Timer`` and ``seed`` are small utilities.
+``Timer``, ``Accumulator`` and ``seed`` are small utilities.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .base import HyperParameters
+from .base import HyperParameters, is_int
 from .devices import try_all_gpus
 from .plotting import ProgressBoard
 
-__all__ = ["Module", "Trainer", "SGD", "Timer", "seed", "check_params"]
+__all__ = ["Module", "Trainer", "SGD", "Timer", "seed", "check_params", "Accumulator"]
 
 # The training loss is checked on its device; it is looked at (one wait for
 # the GPU) every LOSS_CHECK_EVERY batches and at the end of every epoch.
@@ -31,12 +32,15 @@ LOSS_CHECK_EVERY = 50
 class Module(nn.Module, HyperParameters):
     """Base class of the models: network, loss, optimizer, plotting (Section 3.2).
 
-    From-scratch models keep their parameters as plain tensors with
-    ``requires_grad=True`` (such as ``self.w``). For them, ``model.to(device)``
-    (and ``.double()`` etc.) moves these tensors too, keeping them leaf tensors
-    with the same ``requires_grad``, and ``model.parameters()`` yields them after
-    the ``nn.Parameter``s; an optimizer made after the move (``fit`` makes it
-    after ``prepare_model``) updates them.
+    From-scratch models create their parameters as tensors with
+    ``requires_grad=True`` (``self.w = torch.normal(0, 0.01, (2, 1),
+    requires_grad=True)``, Section 3.4). Assigned to a Module, such a leaf tensor
+    becomes an ``nn.Parameter`` in place: ``model.w`` is still the tensor the
+    code made, and ``parameters()``, ``named_parameters()``, ``state_dict()``,
+    ``load_state_dict()`` and ``.to(device)`` treat it as they treat the
+    parameters of PyTorch's layers. Replacing a parameter by a tensor that
+    cannot be trained (not a leaf, or without ``requires_grad``) raises an error
+    that names the attribute and shows the in-place update to use instead.
     """
 
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
@@ -103,17 +107,23 @@ class Module(nn.Module, HyperParameters):
         if init is not None:
             self.apply(init)
 
-    def parameters(self, recurse: bool = True) -> Iterator[torch.Tensor]:
-        # Also yield the plain leaf tensors with requires_grad that from-scratch
-        # models keep as attributes, so optimizers and clipping see them.
-        yield from super().parameters(recurse)
-        for value in vars(self).values():
-            if (
-                isinstance(value, torch.Tensor)
-                and value.requires_grad
-                and value.is_leaf
-            ):
-                yield value
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A leaf tensor that requires grad becomes an nn.Parameter, in place (the
+        # same tensor object), so that parameters(), named_parameters(),
+        # state_dict(), .to() and the optimizers see it (see the class docstring).
+        # Assignments that would leave a parameter untrainable get a clear error.
+        if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+            if value.requires_grad and value.is_leaf:
+                value = _as_parameter(value)
+            else:
+                _check_assignment(self, name, value, inspect.currentframe().f_back)
+        if isinstance(value, nn.Parameter) and "_parameters" not in vars(self):
+            raise AttributeError(
+                f"{type(self).__name__}.__init__ assigns the parameter {name} before "
+                "calling super().__init__(); call super().__init__() first, e.g. "
+                "def __init__(self, lr): super().__init__(); self.save_hyperparameters()"
+            )
+        super().__setattr__(name, value)
 
     def __getattr__(self, name: str) -> Any:
         # Called only when normal lookup fails: ``trainer`` is set by Trainer.fit.
@@ -125,15 +135,6 @@ class Module(nn.Module, HyperParameters):
                 "loss without plotting: model.loss(model(X), y)."
             )
         return super().__getattr__(name)
-
-    def _apply(self, fn: Callable, recurse: bool = True) -> Module:
-        # nn.Module._apply is what .to(), .cuda(), .float() use; extend it to
-        # the plain tensor attributes of from-scratch models.
-        super()._apply(fn, recurse)
-        for name, value in list(vars(self).items()):
-            if isinstance(value, torch.Tensor):
-                setattr(self, name, _moved_leaf(value, fn))
-        return self
 
 
 class Trainer(HyperParameters):
@@ -172,6 +173,7 @@ class Trainer(HyperParameters):
 
     def fit(self, model: Module, data: Any) -> None:
         """Train ``model`` on ``data`` for ``max_epochs`` epochs (Section 3.2)."""
+        self.check_fit(model, data)  # a clear error now rather than a puzzle later
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
@@ -181,6 +183,32 @@ class Trainer(HyperParameters):
             self.fit_epoch()
         if hasattr(model.board, "show"):  # any board will do; ours shows its figure
             model.board.show()
+
+    def check_fit(self, model: Module, data: Any) -> None:
+        """Refuse, with an error that says what to change, a model that cannot train.
+
+        A float tensor attribute of the model that does not require grad is one
+        that training would never change (a forgotten ``requires_grad=True``)
+        or a constant that ``.to(device)`` would not move: both are errors. A
+        leaf that got ``requires_grad_()`` after its assignment is registered as
+        a parameter now. Tensors passed as hyperparameters are left alone.
+        """
+        for name, value in list(vars(model).items()):
+            if not isinstance(value, torch.Tensor) or name in getattr(
+                model, "hparams", {}
+            ):
+                continue
+            if value.requires_grad and value.is_leaf:
+                setattr(model, name, value)  # Module.__setattr__ registers it
+            elif value.dtype.is_floating_point and not value.requires_grad:
+                raise TypeError(
+                    f"{type(model).__name__}.{name} is a float tensor that does not "
+                    "require grad, so training would never change it. If it is a "
+                    "parameter, create it with requires_grad=True, e.g. "
+                    f"self.{name} = torch.zeros({tuple(value.shape)}, requires_grad=True); "
+                    "if it is a constant, register it as a buffer, which .to(device) "
+                    f"moves too: self.register_buffer('{name}', tensor)."
+                )
 
     def prepare_batch(self, batch: list[torch.Tensor]) -> list[torch.Tensor]:
         """Move a batch to the training device (Section 3.4)."""
@@ -313,6 +341,49 @@ class Timer:
         return f"Timer({len(self.times)} times recorded)"
 
 
+class Accumulator:
+    """Running sums of ``n`` quantities, such as a loss, a count of correct predictions, a count.
+
+    The counter of training loops written for earlier editions of *Dive into
+    Deep Learning*: ``metric = Accumulator(3)``, then per batch
+    ``metric.add(loss_sum, num_correct, num_examples)``, and at the end
+    ``metric[0] / metric[2]``. Values may be numbers or one-element tensors
+    (read with ``float``); ``add`` needs exactly ``n`` of them.
+    """
+
+    def __init__(self, n: int) -> None:
+        if not is_int(n) or n < 1:
+            raise ValueError(
+                f"Accumulator(n) needs the number of sums to keep, a positive integer, "
+                f"got {n!r}; e.g. Accumulator(3) for loss, correct and count."
+            )
+        self.data = [0.0] * n
+
+    def add(self, *values: float | torch.Tensor) -> None:
+        """Add one value to each sum, in order."""
+        if len(values) != len(self.data):
+            raise ValueError(
+                f"Accumulator.add needs {len(self.data)} values, one per sum, got "
+                f"{len(values)}; e.g. metric.add(loss_sum, num_correct, num_examples)."
+            )
+        self.data = [
+            total + float(v) for total, v in zip(self.data, values, strict=True)
+        ]
+
+    def reset(self) -> None:
+        """Set every sum back to zero."""
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, index: int) -> float:
+        return self.data[index]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Accumulator({self.data})"
+
+
 def seed(s: int = 0) -> None:
     """Seed Python's, NumPy's and PyTorch's random number generators (all devices)."""
     random.seed(s)
@@ -320,13 +391,55 @@ def seed(s: int = 0) -> None:
     torch.manual_seed(s)
 
 
-def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:
-    """Apply ``fn`` (a device or dtype move) to a tensor, keeping it a leaf."""
-    with torch.no_grad():
-        moved = fn(value)
-    if moved is value:
-        return value
-    moved = moved.detach().requires_grad_(value.requires_grad)
-    if value.grad is not None:
-        moved.grad = fn(value.grad)
-    return moved
+def _as_parameter(tensor: torch.Tensor) -> nn.Parameter:
+    """``tensor`` (a leaf that requires grad) as an ``nn.Parameter``: the same object.
+
+    A plain tensor changes class in place, as PyTorch's own lazy parameters do
+    when they are materialised, so that every reference to it (``self.w``, a
+    list the model keeps) is the parameter; other tensor types are wrapped.
+    """
+    if type(tensor) is torch.Tensor:
+        tensor.__class__ = nn.Parameter
+        return tensor
+    return nn.Parameter(tensor)
+
+
+def _check_assignment(
+    module: nn.Module, name: str, value: torch.Tensor, caller: Any
+) -> None:
+    """Refuse a tensor that would leave a parameter of ``module`` untrainable.
+
+    A registered parameter replaced by a computed tensor or one without
+    ``requires_grad`` would stop training; a tensor computed from one that
+    requires grad, assigned in ``__init__``, is the slip
+    ``torch.randn(..., requires_grad=True) * 0.01``: not a leaf, so its
+    ``.grad`` stays empty. Other tensors (a cached activation) are left alone.
+    """
+    owner, shape = type(module).__name__, tuple(value.shape)
+    in_init = caller is not None and caller.f_code.co_name == "__init__"
+    is_parameter = name in module.__dict__.get("_parameters", {})
+    if value.requires_grad and in_init:
+        raise ValueError(
+            f"{owner}.{name} is computed from a tensor that requires grad (as in "
+            "torch.randn(..., requires_grad=True) * 0.01), so it is not a leaf: its "
+            ".grad stays None and training cannot change it. Compute the values "
+            "first, then ask for gradients, e.g. "
+            f"self.{name} = (torch.randn{shape} * 0.01).requires_grad_() or "
+            f"self.{name} = torch.normal(0, 0.01, {shape}, requires_grad=True)"
+        )
+    if is_parameter and in_init:
+        raise TypeError(
+            f"{owner}.{name} replaces a parameter by a tensor that does not require "
+            "grad, so training would never change it; create it with "
+            f"requires_grad=True, e.g. self.{name} = torch.zeros({shape}, "
+            "requires_grad=True)"
+        )
+    if is_parameter:
+        made = (
+            "a computed tensor" if value.requires_grad else "one without requires_grad"
+        )
+        raise TypeError(
+            f"{owner}.{name} is a parameter; replacing it by {made} would stop its "
+            "training. Update it in place instead, e.g. "
+            f"with torch.no_grad(): self.{name} -= lr * self.{name}.grad"
+        )

@@ -141,22 +141,44 @@ class Scratch(d2l.Module):
     def __init__(self):
         super().__init__()
         self.w = torch.ones(3, requires_grad=True)
-        self.c = torch.arange(3)  # a tensor without gradient
+        self.c = torch.arange(3)  # an integer tensor: not a parameter, not a mistake
         self.lin = nn.Linear(3, 1)
 
 
-def test_to_moves_plain_tensor_attributes_and_keeps_them_leaves():
+def test_a_leaf_that_requires_grad_becomes_a_parameter_in_place():
+    w = torch.ones(3, requires_grad=True)
+    model = d2l.Module()
+    model.w = w
+    assert model.w is w  # the same tensor object, now an nn.Parameter
+    assert isinstance(w, nn.Parameter)
+    assert w.is_leaf
+    assert w.requires_grad
+    assert [name for name, _ in model.named_parameters()] == ["w"]
+
+
+def test_scratch_parameters_are_registered_in_assignment_order():
+    model = Scratch()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["w", "lin.weight", "lin.bias"]
+    assert list(model.parameters())[0] is model.w
+    assert list(model.state_dict()) == ["w", "lin.weight", "lin.bias"]
+    assert "c" not in dict(model.named_buffers())
+    softmax = d2l.SoftmaxRegressionScratch(num_inputs=4, num_outputs=3, lr=0.1)
+    assert [name for name, _ in softmax.named_parameters()] == ["W", "b"]
+    assert [p.shape for p in softmax.parameters(recurse=False)] == [(4, 3), (3,)]
+
+
+def test_to_moves_scratch_parameters_and_their_gradients_keeping_them_leaves():
     model = Scratch()
     model.w.grad = torch.full((3,), 0.5)
     model.to("meta")
+    assert isinstance(model.w, nn.Parameter)
     assert model.w.device.type == "meta"
-    assert model.c.device.type == "meta"
     assert model.w.is_leaf
     assert model.w.requires_grad
-    assert not model.c.requires_grad
-    assert model.w.grad is not None
     assert model.w.grad.device.type == "meta"
     assert model.lin.weight.device.type == "meta"
+    assert model.c.device.type == "cpu"  # a plain tensor attribute is not moved
 
 
 def test_double_converts_scratch_parameters_and_an_optimizer_made_after_updates_them():
@@ -171,6 +193,186 @@ def test_double_converts_scratch_parameters_and_an_optimizer_made_after_updates_
     before = model.b.detach().clone()
     opt.step()
     assert not torch.equal(model.b, before)
+
+
+def test_state_dict_saves_and_loads_a_scratch_model(tmp_path):
+    d2l.seed(0)
+    trained = d2l.LinearRegressionScratch(2, lr=0.1)
+    d2l.Trainer(max_epochs=1).fit(trained, make_data(num_train=64))
+    torch.save(trained.state_dict(), tmp_path / "model.pt")
+    fresh = d2l.LinearRegressionScratch(2, lr=0.1)
+    assert not torch.equal(fresh.w, trained.w)
+    fresh.load_state_dict(torch.load(tmp_path / "model.pt"))
+    assert torch.equal(fresh.w, trained.w)
+    assert torch.equal(fresh.b, trained.b)
+    assert isinstance(fresh.w, nn.Parameter)
+    X = torch.randn(5, 2)
+    torch.testing.assert_close(fresh(X), trained(X), rtol=0, atol=0)
+
+
+def test_the_book_code_still_runs():
+    # SGD over the attributes, an in-place update under no_grad, a parameters()
+    # override that returns a list: all as Dive into Deep Learning writes them.
+    class Book(d2l.Classifier):
+        def __init__(self, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W = torch.normal(0, 0.01, (2, 2), requires_grad=True)
+            self.b = torch.zeros(2, requires_grad=True)
+
+        def parameters(self):
+            return [self.W, self.b]
+
+        def forward(self, X):
+            return X @ self.W + self.b
+
+    d2l.seed(0)
+    model = Book(lr=0.5)
+    opt = d2l.SGD([model.W, model.b], lr=0.5)
+    X, y = torch.randn(64, 2), torch.arange(64) % 2
+    X[y == 1] += 3.0
+    for _ in range(20):
+        opt.zero_grad()
+        model.loss(model(X), y).backward()
+        opt.step()
+    W = model.W.detach().clone()
+    loss = model.loss(model(X), y)
+    loss.backward()
+    with torch.no_grad():
+        model.W -= 0.5 * model.W.grad
+    assert isinstance(model.W, nn.Parameter)
+    assert not torch.equal(model.W, W)
+    assert model.accuracy(model(X), y) > 0.9
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # the list is accepted
+    data = d2l.SyntheticRegressionData(torch.tensor([1.0, 2.0]), 0.0, num_train=64)
+    data.y = (data.y > data.y.median()).long().reshape(-1)
+    d2l.Trainer(max_epochs=1, gradient_clip_val=1.0).fit(model, data)
+
+
+def test_an_attribute_that_aliases_a_parameter_is_stepped_once():
+    class Aliased(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.lr = 0.1
+            self.w = torch.zeros(2, 1, requires_grad=True)
+            self.weights = self.w  # the same tensor under a second name
+
+        def forward(self, X):
+            return X @ self.w
+
+        def loss(self, y_hat, y):
+            return ((y_hat - y) ** 2).mean()
+
+    model = Aliased()
+    assert [p is model.w for p in model.parameters()] == [True]
+    opt = model.configure_optimizers()
+    X, y = torch.ones(4, 2), torch.ones(4, 1)
+    model.loss(model(X), y).backward()
+    grad = model.w.grad.clone()
+    opt.step()
+    torch.testing.assert_close(model.w.detach(), -0.1 * grad)
+
+
+def test_replacing_a_parameter_by_an_untrainable_tensor_is_refused():
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
+    model.loss(model(torch.ones(3, 2)), torch.ones(3, 1)).backward()
+    with pytest.raises(TypeError, match=r"w is a parameter.*without requires_grad.*-="):
+        with torch.no_grad():
+            model.w = model.w - 0.1 * model.w.grad
+    with pytest.raises(TypeError, match=r"w is a parameter.*a computed tensor"):
+        model.w = model.w * 2
+    model.w = torch.zeros(2, 1, requires_grad=True)  # a new leaf: fine
+    assert isinstance(model.w, nn.Parameter)
+
+
+def test_a_computed_weight_in_init_is_refused_with_the_fix():
+    class Slip(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.randn(2, 1, requires_grad=True) * 0.01
+
+    with pytest.raises(ValueError, match=r"Slip.w is computed.*not a leaf") as error:
+        Slip()
+    assert "self.w = (torch.randn(2, 1) * 0.01).requires_grad_()" in str(error.value)
+
+
+def test_a_computed_tensor_may_be_cached_outside_init():
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
+    model.hidden = model.w * 2  # e.g. an activation kept for a plot
+    assert "hidden" not in dict(model.named_parameters())
+
+
+def test_a_parameter_before_super_init_is_refused():
+    class NoSuper(d2l.Module):
+        def __init__(self):
+            self.w = torch.zeros(1, requires_grad=True)
+
+    with pytest.raises(AttributeError, match=r"before calling super\(\).__init__\(\)"):
+        NoSuper()
+
+
+def test_a_weight_without_requires_grad_stops_fit_naming_it():
+    class Forgot(d2l.Module):  # a student's 3.4: only b is trained, w stays random
+        def __init__(self, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.w = torch.normal(0, 0.01, (2, 1))  # requires_grad=True forgotten
+            self.b = torch.zeros(1, requires_grad=True)
+
+        def forward(self, X):
+            return X @ self.w + self.b
+
+        def loss(self, y_hat, y):
+            return ((y_hat - y) ** 2).mean() / 2
+
+    with pytest.raises(
+        TypeError, match=r"Forgot.w is a float tensor that does not"
+    ) as e:
+        d2l.Trainer(max_epochs=1).fit(Forgot(lr=0.1), make_data(num_train=64))
+    assert "requires_grad=True" in str(e.value)
+    assert "register_buffer('w'" in str(e.value)
+
+
+def test_a_tensor_hyperparameter_is_not_mistaken_for_a_weight():
+    class Weighted(d2l.LinearRegressionScratch):
+        def __init__(self, scale):
+            super().__init__(2, lr=0.1)
+            self.save_hyperparameters()
+
+        def loss(self, y_hat, y):
+            return super().loss(y_hat * self.scale, y)
+
+    model = Weighted(torch.tensor(1.0))
+    d2l.Trainer(max_epochs=1).fit(model, make_data(num_train=64))
+
+
+def test_requires_grad_set_after_the_assignment_is_registered_by_fit():
+    class Late(d2l.LinearRegressionScratch):
+        def __init__(self):
+            super().__init__(2, lr=0.1)
+            del self.w
+            self.w = torch.zeros(2, 1)
+            self.w.requires_grad_()  # after the assignment: not registered yet
+
+    model = Late()
+    assert [name for name, _ in model.named_parameters()] == ["b"]
+    d2l.Trainer(max_epochs=1).fit(model, make_data(num_train=64))
+    assert [name for name, _ in model.named_parameters()] == ["b", "w"]
+    assert model.w.abs().sum() > 0  # trained
+
+
+def test_module_overrides_no_private_method_of_torch():
+    # Overriding nn.Module._apply broke torch 2.0 (its signature changed in 2.1).
+    defined = {name for name in vars(d2l.Module) if name.startswith("_")}
+    assert defined <= {
+        "__init__",
+        "__setattr__",
+        "__getattr__",
+        "__doc__",
+        "__module__",
+    }
+    assert "parameters" not in vars(d2l.Module)
+    assert "parameters" not in vars(d2l.SoftmaxRegressionScratch)
 
 
 def test_module_forward_uses_net_and_loss_must_be_defined():
@@ -509,3 +711,45 @@ def test_board_points_have_x_and_y():
     assert (last.x, last.y) == tuple(last)
     assert last.x == 2.0
     assert last.y < 0.05
+
+
+# ------------------------------------------------------------ Accumulator
+
+
+def test_accumulator_sums_numbers_and_one_element_tensors():
+    metric = d2l.Accumulator(3)
+    metric.add(1.5, torch.tensor(2), 4)
+    metric.add(torch.tensor([0.5]), 1, np.int64(6))
+    assert (metric[0], metric[1], metric[2]) == (2.0, 3.0, 10.0)
+    assert len(metric) == 3
+    assert repr(metric) == "Accumulator([2.0, 3.0, 10.0])"
+    assert metric[0] / metric[2] == 0.2
+    metric.reset()
+    assert metric.data == [0.0, 0.0, 0.0]
+
+
+def test_accumulator_in_a_training_loop_of_the_older_editions():
+    d2l.seed(0)
+    data = make_data(num_train=96)
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
+    metric = d2l.Accumulator(2)
+    with torch.no_grad():
+        for X, y in data.val_dataloader():
+            metric.add(((model(X) - y) ** 2).sum() / 2, y.numel())
+        expected = ((model(data.X[96:]) - data.y[96:]) ** 2).mean() / 2
+    assert metric[0] / metric[1] == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.0, "3", True])
+def test_accumulator_needs_a_positive_count(n):
+    with pytest.raises(
+        ValueError, match=r"Accumulator\(n\) needs .* e\.g\. Accumulator"
+    ):
+        d2l.Accumulator(n)
+
+
+def test_accumulator_add_needs_one_value_per_sum():
+    metric = d2l.Accumulator(3)
+    with pytest.raises(ValueError, match="needs 3 values, one per sum, got 2"):
+        metric.add(1.0, 2.0)
+    assert metric.data == [0.0, 0.0, 0.0]  # nothing half-added
