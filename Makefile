@@ -23,7 +23,7 @@ REPORTS := _build/reports
 # The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
 BOOK ?= .
 
-.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench float-paths
+.PHONY: help setup test-deps book test lint unit nbval site-test outputs clean bench float-paths probe mutants
 
 help:
 	@echo "make book    set up .venv if needed and build the site into _build/html"
@@ -31,6 +31,8 @@ help:
 	@echo "make outputs NB=path/to/notebook.ipynb   re-execute notebooks and store their outputs"
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
 	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
+	@echo "make probe   call d2lutil the ways students get it wrong; a verdict per call and the counts"
+	@echo "make mutants   mutation testing of d2lutil by its unit tests (mutmut; long, outside make test)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -102,6 +104,11 @@ float-paths: $(STAMP) test-deps
 
 bench: $(STAMP)
 	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python benchmarks/bench_d2lutil.py
+
+# d2lutil's public API called with the mistakes students make (issue 23): one verdict per
+# call (correct, clear, unclear, internal, silent) and the counts; --verbose shows messages.
+probe: $(STAMP) test-deps
+	$(BIN)/python benchmarks/probe_errors.py $(PROBE_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@ Downloads larger than the file can be are cut off, and temporary files left
 by a killed download are removed by the next one.
 """
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -129,14 +130,17 @@ def _verified_bytes(name: str, home: Path) -> bytes:
         if all(p.endswith(": not found") for p in problems):  # one line for both
             problems = [f"{_shown(folder / name)}[.gz]: not found"]
         tried += problems
+    target = home / "fashion-mnist"
+    new_folders = [f for f in (home, target) if not f.exists()]  # made by a download
     for mirror in FASHION_MNIST_MIRRORS:
         url = f"{mirror}{name}.gz"
-        content, problem = _download_checked(
-            url, home / "fashion-mnist" / f"{name}.gz", name
-        )
+        content, problem = _download_checked(url, target / f"{name}.gz", name)
         if content is not None:  # it replaced any corrupt copy there
             return content
         tried.append(f"download {url}: {problem}")
+    for folder in reversed(new_folders):  # a failed download leaves no empty folder
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: another process may be writing there
     raise RuntimeError(_not_found_message(name, home, tried))
 
 

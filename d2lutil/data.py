@@ -22,12 +22,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import data_dir, fashion_mnist_array
-from .base import HyperParameters, check_hparams, is_int
+from .base import HyperParameters, check_hparams, is_int, is_real
 from .plotting import show_images
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "check_w_b",
     "check_size",
     "check_memory",
+    "check_class_numbers",
 ]
 
 Size = tuple[int, int]  # (height, width) of an image
@@ -63,8 +65,8 @@ class TensorLoader:
         shuffle: bool = False,
         seed: int | None = None,
     ):
+        _check_loader_args(tensors, batch_size)
         self.tensors = tuple(tensors)
-        _check_loader_args(self.tensors, batch_size)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = int(torch.randint(2**62, ())) if seed is None else int(seed)
@@ -194,7 +196,8 @@ class FashionMNIST(DataModule):
     def text_labels(self, indices: Iterable[int] | torch.Tensor) -> list[str]:
         """Return the names of the classes with numbers ``indices`` (Section 4.2).
 
-        ``indices`` may be a tensor (on any device), a list or a range.
+        ``indices`` may be a tensor (on any device), a list, a range or one
+        number; float labels that are whole numbers are accepted, as in d2l.
         """
         names = (
             "t-shirt",
@@ -208,7 +211,8 @@ class FashionMNIST(DataModule):
             "bag",
             "ankle boot",
         )
-        numbers = torch.as_tensor(indices).tolist()  # plain Python ints
+        numbers = torch.as_tensor(indices).tolist()  # plain Python numbers
+        numbers = check_class_numbers(numbers, len(names))  # ints from 0 to 9
         return [names[k] for k in numbers]
 
     def get_dataloader(self, train: bool) -> TensorLoader:
@@ -259,6 +263,12 @@ def read_fashion_mnist(
     Images are filled into one preallocated tensor, 4,096 at a time, resized
     (bilinear, antialiased) only when ``size`` differs from (28, 28).
     """
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(
+            "train must be True (the 60,000 training images) or False (the 10,000 "
+            f"test images, our validation set), got {train!r}; e.g. "
+            "load_fashion_mnist(train=False)."
+        )
     split = "train" if train else "t10k"
     images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
     labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
@@ -276,24 +286,63 @@ def read_fashion_mnist(
 
 
 def check_w_b(w: torch.Tensor, b: Any) -> None:
-    """Check that ``w`` is a 1-D float weight tensor and ``b`` a single number (Section 3.3)."""
+    """Check that ``w`` is a 1-D float weight tensor and ``b`` one number (Section 3.3).
+
+    Every weight and the bias must be finite: one ``nan`` makes every label
+    ``nan``. ``b`` may be a Python or NumPy number or a one-element tensor.
+    """
     if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
         got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
         raise ValueError(
             f"w must be a 1-D tensor of weights, one per feature, got {got}; "
             "e.g. w=torch.tensor([2, -3.4])."
         )
-    if not w.dtype.is_floating_point:
+    features = torch.get_default_dtype()  # the dtype of torch.randn's features
+    if w.dtype != features:
+        numpy = " (NumPy's default)" if w.dtype == torch.float64 else ""
         raise TypeError(
-            f"w must hold floats, got a {w.dtype} tensor; e.g. w=torch.tensor([2.0, -3.4])."
+            f"w must hold {features} numbers, as the features do, got a {w.dtype} "
+            f"tensor{numpy}; e.g. w=torch.tensor([2.0, -3.4]) or w.to({features})."
+        )
+    if not torch.isfinite(w).all():
+        raise ValueError(
+            f"w must hold finite numbers, got {w.tolist()}, which would make labels "
+            "nan; e.g. w=torch.tensor([2, -3.4])."
         )
     if torch.is_tensor(b):
-        one_number = b.numel() == 1
+        one_number = b.numel() == 1 and not b.dtype.is_complex
     else:
-        one_number = is_int(b) or isinstance(b, float)
+        one_number = is_real(b)
     if not one_number:
         got = f"a tensor of shape {tuple(b.shape)}" if torch.is_tensor(b) else repr(b)
         raise TypeError(f"b must be a single number (the bias), got {got}; e.g. b=4.2.")
+    bias = float(b.detach()) if torch.is_tensor(b) else float(b)
+    if not math.isfinite(bias):
+        raise ValueError(
+            f"b must be a finite number, got {bias}, which would make every label "
+            "nan; e.g. b=4.2."
+        )
+
+
+def check_class_numbers(numbers: Any, num_classes: int) -> list[int]:
+    """Return class numbers (one or several, ints or whole floats) as a list of ints (Section 4.2).
+
+    Each must lie between 0 and ``num_classes - 1``: a negative number would
+    silently count from the end of the list of names.
+    """
+    numbers = numbers if isinstance(numbers, list) else [numbers]
+    for k in numbers:
+        if isinstance(k, bool) or not is_real(k) or not math.isfinite(k) or k != int(k):
+            raise TypeError(
+                f"class numbers must be whole numbers, got {k!r}; e.g. "
+                "text_labels([0, 9]) or text_labels(y) for a tensor of labels."
+            )
+        if not 0 <= k < num_classes:
+            raise ValueError(
+                f"class numbers lie between 0 and {num_classes - 1}, got {int(k)}; "
+                f"e.g. text_labels(range({num_classes})) for every name."
+            )
+    return [int(k) for k in numbers]
 
 
 def check_size(size: Any, name: str = "resize") -> Size:
@@ -335,14 +384,23 @@ def check_memory(num_images: int, resize: Any) -> Size:
     return size
 
 
-def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
-    check_hparams("TensorLoader", {"batch_size": batch_size})
-    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
+def _check_loader_args(tensors: Any, batch_size: int) -> None:
+    check_hparams(TensorLoader, {"batch_size": batch_size})
+    if torch.is_tensor(tensors):
         raise TypeError(
-            "TensorLoader needs one or more tensors of at least one dimension."
+            "TensorLoader takes a tuple of tensors, got one tensor of shape "
+            f"{tuple(tensors.shape)}, whose rows it would take for tensors; e.g. "
+            "TensorLoader((X, y), batch_size=32), or TensorLoader((X,), 32) for one."
+        )
+    tensors = tuple(tensors)
+    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
+        got = ", ".join(type(t).__name__ for t in tensors) or "nothing"
+        raise TypeError(
+            "TensorLoader needs one or more tensors of at least one dimension, got "
+            f"{got}; e.g. TensorLoader((torch.tensor(X), torch.tensor(y)), 32)."
         )
     if len({len(t) for t in tensors}) != 1:
         raise ValueError(
             "the tensors must have the same number of examples (first dimension), "
-            f"got {[len(t) for t in tensors]}."
+            f"got {[len(t) for t in tensors]}; e.g. TensorLoader((X[:n], y[:n]), 32)."
         )

@@ -7,6 +7,7 @@ and the accuracy check their labels with ``check_labels``.
 
 from collections import OrderedDict
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,6 +26,8 @@ __all__ = [
     "cross_entropy",
     "relu",
     "check_labels",
+    "check_targets",
+    "check_probabilities",
 ]
 
 
@@ -47,6 +50,7 @@ class LinearRegressionScratch(Module):
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return half the mean of the squared errors."""
+        y = check_targets(y, y_hat)  # the shape of y_hat, or a clear error
         return ((y_hat - y) ** 2).mean() / 2
 
     def configure_optimizers(self) -> SGD:
@@ -70,6 +74,7 @@ class LinearRegression(Module):
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the mean squared error (no factor 1/2)."""
+        y = check_targets(y, y_hat)  # the shape of y_hat, or a clear error
         return F.mse_loss(y_hat, y)
 
     def get_w_b(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,6 +128,7 @@ def softmax(X: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean of -log(probability of the true class) (Section 4.4)."""
+    check_probabilities(y_hat)  # a matrix of probabilities, one row per example
     y = check_labels(y, y_hat)
     p_true = y_hat.gather(1, y.reshape(-1, 1))  # row i: the entry in column y[i]
     return -p_true.log().mean()
@@ -224,38 +230,172 @@ class MLP(Classifier):
         return self.net(X)
 
 
-# Looking at label values on a GPU waits for the GPU; do it on the first call
-# and then every LABEL_CHECK_EVERY calls there (always on the CPU, where it is free).
+# Looking at values on a GPU waits for the GPU; the checks below do it on the first
+# call and then every LABEL_CHECK_EVERY calls there (always on the CPU, where it is free).
 LABEL_CHECK_EVERY = 100
 _label_calls = {"n": 0}
+_probability_calls = {"n": 0}
+
+
+def _look(tensor: torch.Tensor, calls: dict[str, int]) -> bool:
+    calls["n"] += 1
+    return tensor.device.type == "cpu" or calls["n"] % LABEL_CHECK_EVERY == 1
+
+
+def check_targets(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    """Return ``y``, checked to be targets of the shape of the predictions ``y_hat`` (Section 3.4).
+
+    A squared loss compares each prediction with its own target. Predictions of
+    shape (n, 1) against targets (n,) would broadcast to an (n, n) matrix that
+    compares every prediction with every target, and training would converge,
+    silently, to the wrong model.
+    """
+    for value, what in ((y_hat, "predictions"), (y, "targets")):
+        if not torch.is_tensor(value):
+            raise TypeError(
+                f"the {what} must be a tensor, got {type(value).__name__}; e.g. "
+                "loss(model(X), y) with tensors X and y."
+            )
+    if y.shape != y_hat.shape:
+        try:
+            spread = tuple(torch.broadcast_shapes(y.shape, y_hat.shape))
+        except RuntimeError:
+            spread = None
+        effect = (
+            f" would broadcast to {spread}, comparing predictions with other examples' "
+            "targets,"
+            if spread is not None
+            else ""
+        )
+        raise ValueError(
+            f"predictions of shape {tuple(y_hat.shape)} and targets of shape "
+            f"{tuple(y.shape)} differ: a squared loss compares each prediction with its "
+            f"own target, and these{effect} so training would learn the wrong model. "
+            "Make them agree, e.g. targets y of shape (n, 1) and a forward that returns "
+            "one column, X @ w + b with w of shape (num_inputs, 1)."
+        )
+    if y.numel() == 0:
+        raise ValueError(
+            f"an empty batch: predictions and targets of shape {tuple(y.shape)}; the "
+            "loss of no examples is not a number. Check how the batch was selected, "
+            "e.g. X[:32], y[:32]."
+        )
+    return y
+
+
+def check_probabilities(y_hat: torch.Tensor) -> None:
+    """Check that ``y_hat`` is a matrix of probabilities, one row per example (Section 4.4).
+
+    Raw scores (logits) instead of probabilities make ``cross_entropy`` take the
+    log of negative numbers. The values are looked at as the labels are.
+    """
+    if not torch.is_tensor(y_hat) or not y_hat.dtype.is_floating_point:
+        got = (
+            f"a {y_hat.dtype} tensor"
+            if torch.is_tensor(y_hat)
+            else type(y_hat).__name__
+        )
+        raise TypeError(
+            f"cross_entropy takes probabilities as a float tensor, got {got}; e.g. "
+            "cross_entropy(softmax(logits), y)."
+        )
+    if y_hat.ndim != 2:
+        raise ValueError(
+            f"cross_entropy takes a matrix of probabilities, one row per example, got "
+            f"shape {tuple(y_hat.shape)}; flatten the leading dimensions of both, e.g. "
+            "cross_entropy(y_hat.reshape(-1, y_hat.shape[-1]), y.reshape(-1))."
+        )
+    if y_hat.numel() and _look(y_hat, _probability_calls):
+        values = y_hat.detach()  # read without a warning about gradients
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"cross_entropy takes probabilities, numbers from 0 to 1, got values "
+                f"from {low:.4g} to {high:.4g}, which look like scores (logits); apply "
+                "softmax first, e.g. cross_entropy(softmax(logits), y), or use "
+                "F.cross_entropy(logits, y), which takes the logits."
+            )
 
 
 def check_labels(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
     """Return ``y`` as int64 class indices that fit predictions ``y_hat`` (Section 4.3).
 
     ``y_hat`` holds one row of scores per label (its last dimension is the
-    number of classes); ``y`` must hold as many labels as ``y_hat`` has rows.
-    Float labels are accepted when they are whole numbers, as d2l's are.
-    Anything else (a 1-D ``y_hat``, counts that differ, labels out of range)
-    raises an error that names both shapes.
+    number of classes) and ``y`` one label per row: the shape of ``y_hat``
+    without its last dimension, as a column with a trailing 1, or flattened.
+    Lists and NumPy arrays of labels are turned into tensors; float labels are
+    accepted when they are whole numbers, as d2l's are. Anything else (one-hot
+    rows, shapes that do not line up, an empty batch, labels out of range,
+    predictions that are not numbers) raises an error naming both shapes.
     """
+    if not torch.is_tensor(y_hat):
+        raise TypeError(
+            f"the predictions must be a tensor of class scores, got "
+            f"{type(y_hat).__name__}; e.g. accuracy(model(X), y)."
+        )
+    if isinstance(y, (list, tuple, range, np.ndarray)):
+        y = torch.as_tensor(np.asarray(y), device=y_hat.device)
+    if not torch.is_tensor(y):
+        raise TypeError(
+            f"the labels must be class indices in a tensor, got {type(y).__name__}; "
+            "e.g. y = torch.tensor([0, 2, 1])."
+        )
     shapes = f"predictions {tuple(y_hat.shape)}, labels {tuple(y.shape)}"
-    if y_hat.ndim < 2 or y.numel() != y_hat[..., 0].numel():
+    rows = y_hat.shape[:-1]
+    if y_hat.ndim >= 2 and y_hat.shape[-1] > 1 and y.shape == y_hat.shape:
         raise ValueError(
-            f"need one row of class scores per label, got {shapes}; for one example "
-            "use y_hat.reshape(1, -1), and check that labels and predictions agree."
+            f"the labels have the shape of the predictions ({shapes}): they look like "
+            "one-hot rows (or probabilities), and must be class indices, one per row; "
+            "e.g. y.argmax(dim=-1)."
+        )
+    lined_up = y.shape in (rows, (*rows, 1)) or (y.ndim == 1 and len(y) == rows.numel())
+    if y_hat.ndim < 2 or not lined_up:
+        if y_hat.ndim < 2:
+            hint = "for the scores of one example, e.g. y_hat.reshape(1, -1)"
+        elif y.ndim > 1 and sorted(y.shape) == sorted(rows):
+            hint = f"the labels look transposed, e.g. y.T, of shape {tuple(rows)}"
+        else:
+            hint = "take both from the same examples, e.g. accuracy(model(X), y)"
+        raise ValueError(
+            f"need one row of class scores per label, got {shapes}; {hint}."
+        )
+    if y.numel() == 0:
+        raise ValueError(
+            f"an empty batch: {shapes}; the loss and the accuracy of no examples are "
+            "not numbers. Check how the batch was selected, e.g. X[:32], y[:32]."
         )
     if y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"labels must be class indices, got a {y.dtype} tensor.")
-    _label_calls["n"] += 1
-    look = y.device.type == "cpu" or _label_calls["n"] % LABEL_CHECK_EVERY == 1
-    if look and y.numel() and y.dtype.is_floating_point and (y != y.round()).any():
-        raise TypeError("float labels must be whole numbers (class indices).")
+        raise TypeError(
+            f"labels must be class indices, got a {y.dtype} tensor; e.g. "
+            "y = torch.tensor([0, 2, 1])."
+        )
+    if not _look(y, _label_calls):
+        return y.long()
+    if y_hat.dtype.is_floating_point and not torch.isfinite(y_hat).all():
+        bad = int((~torch.isfinite(y_hat)).reshape(-1, y_hat.shape[-1]).any(1).sum())
+        raise FloatingPointError(
+            f"the predictions hold nan or inf in {bad} of {rows.numel()} rows, so "
+            "they predict no class. In training this means the model diverged: "
+            "create it again with a smaller lr; otherwise check the inputs, e.g. "
+            "torch.isfinite(X).all()."
+        )
+    if y.dtype.is_floating_point:
+        if not torch.isfinite(y).all():
+            raise ValueError(
+                "the labels hold nan or inf, not class indices; check the data, e.g. "
+                "torch.isfinite(y).all()."
+            )
+        if (y != y.round()).any():
+            raise TypeError(
+                "float labels must be whole numbers (class indices), got fractions "
+                f"such as {float(y[y != y.round()][0])}; e.g. y = torch.tensor([0, 2, 1])."
+            )
     q = y_hat.shape[-1]
-    if look and y.numel() and (int(y.min()) < 0 or int(y.max()) >= q):
+    if int(y.min()) < 0 or int(y.max()) >= q:
         raise ValueError(
             f"labels must lie between 0 and {q - 1} (the model has {q} outputs), got "
             f"labels from {int(y.min())} to {int(y.max())}. Check the labels of the "
-            "data, or give the model as many outputs as there are classes."
+            f"data, or give the model as many outputs as there are classes, e.g. "
+            f"num_outputs={int(y.max()) + 1}."
         )
     return y.long()

@@ -20,7 +20,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .base import HyperParameters
+from .base import HyperParameters, is_real
 
 __all__ = [
     "use_svg_display",
@@ -31,6 +31,7 @@ __all__ = [
     "show_images",
     "ProgressBoard",
     "board_mode",
+    "check_curves",
 ]
 
 BOARD_MODES = ("live", "record", "terminal", "off")
@@ -68,6 +69,7 @@ def set_axes(
     legend: list[str] | None,
 ) -> None:
     """Set labels, limits, scales and legend of matplotlib ``axes`` (Section 2.4)."""
+    axes = plt.gca() if axes is None else axes  # None: the current panel, as in plot
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_xscale(xscale)
@@ -110,14 +112,75 @@ def plot(
     xs = [np.arange(len(y)) for y in ys] if Y is None else as_curves(X)
     if len(xs) == 1:  # one x-series shared by every curve
         xs = xs * len(ys)
-    if len(xs) != len(ys):
-        raise ValueError(f"plot: got {len(xs)} x-series but {len(ys)} y-series.")
+    check_curves(xs, ys, legend, xlim, ylim, fmts)  # before anything is drawn
     set_figsize(figsize)
     axes = plt.gca() if axes is None else axes
     axes.cla()
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         axes.plot(x, y, fmts[i % len(fmts)])
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+
+
+def check_curves(
+    xs: list[np.ndarray],
+    ys: list[np.ndarray],
+    legend: Any = None,
+    xlim: Any = None,
+    ylim: Any = None,
+    fmts: Any = ("-",),
+) -> None:
+    """Refuse curves and options of ``plot`` that would draw something else (Section 2.4).
+
+    One x-series per curve, each as long as its curve; a 2-D ``Y`` whose
+    columns were meant as the curves gets the hint to transpose it. ``legend``
+    and ``fmts`` are lists of strings (a string would be read letter by letter),
+    ``xlim`` and ``ylim`` pairs.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(
+            f"plot: got {len(xs)} x-series but {len(ys)} y-series; give one x for all "
+            "curves or one per curve, e.g. plot(x, [y1, y2])."
+        )
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if len(x) == len(y):
+            continue
+        if len(ys) == len(x) and len({len(c) for c in ys}) == 1:  # columns meant
+            raise ValueError(
+                f"plot: Y has {len(ys)} rows of {len(y)} points, and x {len(x)} points; "
+                "plot draws one curve per row of Y, so to draw its columns pass the "
+                "transpose, e.g. plot(x, Y.T)."
+            )
+        raise ValueError(
+            f"plot: curve {i} has {len(y)} points but its x-series {len(x)}; give them "
+            "the same length, e.g. plot(x, [f(x) for f in functions])."
+        )
+    examples = {"legend": "['sin', 'cos']", "fmts": "['-', 'm--']"}
+    for name, value in (("legend", legend), ("fmts", fmts)):
+        if name == "legend" and value is None:
+            continue
+        if isinstance(value, str):
+            raise TypeError(
+                f"plot: {name} must be a list of strings, one per curve, got the string "
+                f"{value!r}, which would be read letter by letter; e.g. {name}=[{value!r}]."
+            )
+        listed = isinstance(value, (list, tuple)) and len(value) > 0
+        if not listed or not all(isinstance(v, str) for v in value):
+            raise TypeError(
+                f"plot: {name} must be a non-empty list of strings, one per curve, got "
+                f"{value!r}; e.g. {name}={examples[name]}."
+            )
+    if legend is not None and len(legend) != len(ys):
+        raise ValueError(
+            f"plot: legend has {len(legend)} labels for {len(ys)} curves; give one per "
+            "curve, e.g. legend=['sin', 'cos'] for two."
+        )
+    for name, value in (("xlim", xlim), ("ylim", ylim)):
+        pair = isinstance(value, (tuple, list)) and len(value) == 2
+        if value is not None and not pair:
+            raise ValueError(
+                f"plot: {name} must be a pair (low, high), got {value!r}; e.g. "
+                f"{name}=(0, 10), or None to let matplotlib choose."
+            )
 
 
 def show_images(
@@ -173,7 +236,7 @@ def board_mode(mode: str | None = None, display: bool = True) -> str:
         if value not in BOARD_MODES:
             raise ValueError(
                 f"ProgressBoard: {source}={chosen!r} is not a board mode; use one of "
-                f"{', '.join(BOARD_MODES)}."
+                f"{', '.join(BOARD_MODES)}; e.g. mode='off'."
             )
         return value
     shell = _ipython_shell()
@@ -223,8 +286,10 @@ class ProgressBoard(HyperParameters):
         """Add the point ``(x, y)`` to curve ``label``; plot the mean of every ``every_n``.
 
         ``y`` may be a tensor on a GPU: it is read (one wait for the GPU) only
-        when ``every_n`` points are averaged.
+        when ``every_n`` points are averaged. Both must be single numbers; a
+        tensor's size is checked at once, without reading its value.
         """
+        _check_point(x, y, label)
         points = self.raw_points.setdefault(label, [])
         points.append((float(x), y.detach() if torch.is_tensor(y) else y))
         if len(points) < every_n:
@@ -325,6 +390,26 @@ class ProgressBoard(HyperParameters):
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}: {len(v)}" for k, v in self.data.items())
         return f"ProgressBoard(mode={self.mode!r}, points={{{counts}}})"
+
+
+def _check_point(x: Any, y: Any, label: Any) -> None:
+    """A board's point is two numbers (``y`` may be a one-element tensor) and a label."""
+    example = "e.g. board.draw(epoch, loss, 'train_loss')"
+    if not isinstance(label, str):
+        raise TypeError(
+            f"draw(x, y, label): label must be a string, got {label!r}; {example}."
+        )
+    if not is_real(x):
+        raise TypeError(f"draw(x, y, label): x must be a number, got {x!r}; {example}.")
+    if torch.is_tensor(y):
+        if y.numel() != 1:
+            raise ValueError(
+                f"draw(x, y, label): y must be one number, got a tensor of shape "
+                f"{tuple(y.shape)}; draw its mean, e.g. board.draw(epoch, losses.mean(), "
+                "'train_loss')."
+            )
+    elif not is_real(y):
+        raise TypeError(f"draw(x, y, label): y must be a number, got {y!r}; {example}.")
 
 
 def _ipython_shell() -> Any:

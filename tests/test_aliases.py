@@ -100,6 +100,20 @@ def test_numpy_detaches_and_leaves_the_gpu():
     assert isinstance(array, numpy.ndarray)
     assert array.tolist() == [2.0, 2.0, 2.0]
 
+    class OnGPU:  # what a tensor on a GPU needs: detach, then a copy to the CPU
+        calls: list[str] = []
+
+        def detach(self):
+            self.calls.append("detach")
+            return self
+
+        def cpu(self):
+            self.calls.append("cpu")
+            return torch.arange(3.0)
+
+    assert d2l.numpy(OnGPU()).tolist() == [0.0, 1.0, 2.0]
+    assert OnGPU.calls == ["detach", "cpu"]
+
 
 def test_modules_and_nn_module():
     assert d2l.plt is matplotlib.pyplot

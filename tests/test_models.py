@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,10 +14,7 @@ from hypothesis import strategies as st
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 # ------------------------------------------------------------- functions
@@ -292,7 +293,10 @@ def test_predictions_and_labels_must_agree_in_count(y_hat_shape, y_shape, match)
     Y_hat = torch.rand(y_hat_shape).softmax(dim=-1)
     Y = torch.zeros(y_shape, dtype=torch.int64)
     model = d2l.Classifier()
-    for fn in (model.accuracy, model.loss, d2l.cross_entropy):
+    calls = [model.accuracy, model.loss]
+    if len(y_hat_shape) == 2:  # cross_entropy says first that it takes a matrix
+        calls.append(d2l.cross_entropy)
+    for fn in calls:
         with pytest.raises(ValueError, match=match):
             fn(Y_hat, Y)
 
@@ -323,3 +327,176 @@ def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
     for _ in range(2 * models.LABEL_CHECK_EVERY):
         models.check_labels(y, torch.rand(2, 3))
     assert len(looks) == 2
+
+
+# ---------------------------------------------- bad input: regression shapes
+
+
+def _regression(forward):
+    class Student(d2l.LinearRegressionScratch):
+        pass
+
+    Student.forward = forward
+    return Student(2, lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("forward", "shapes"),
+    [
+        (lambda self, X: (X @ self.w + self.b).reshape(-1), r"\(32,\) .* \(32, 1\)"),
+        (lambda self, X: X @ self.w.repeat(1, 3) + self.b, r"\(32, 3\) .* \(32, 1\)"),
+    ],
+)
+def test_regression_predictions_must_have_the_shape_of_the_targets(forward, shapes):
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(torch.tensor([2.0, -3.4]), 4.2)
+    model = _regression(forward)
+    with pytest.raises(ValueError, match=shapes):
+        d2l.Trainer(max_epochs=1).fit(model, data)
+
+
+def test_flat_targets_against_a_column_name_the_broadcast():
+    y_hat, y = torch.zeros(5, 1), torch.ones(5)
+    for model in (d2l.LinearRegressionScratch(2, lr=0.1), d2l.LinearRegression(lr=0.1)):
+        with pytest.raises(ValueError, match=r"broadcast to \(5, 5\).*e\.g\. targets"):
+            model.loss(y_hat, y)
+    with pytest.raises(ValueError, match=r"an empty batch"):
+        d2l.check_targets(torch.zeros(0, 1), torch.zeros(0, 1))
+    with pytest.raises(TypeError, match=r"targets must be a tensor, got list"):
+        d2l.check_targets([1.0], torch.zeros(1))
+    same = torch.ones(5, 1)
+    assert d2l.check_targets(same, torch.zeros(5, 1)) is same
+
+
+# ------------------------------------------ bad input: labels and predictions
+
+
+@pytest.mark.parametrize("labels", [[1, 0, 2, 1], np.array([1, 0, 2, 1]), range(1, 2)])
+def test_labels_as_a_list_or_an_array_are_accepted(labels):
+    Y_hat = torch.tensor(
+        [[0.1, 0.7, 0.2], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]]
+    )
+    if isinstance(labels, range):  # one label for one row
+        Y_hat = Y_hat[:1]
+    expected = 1.0 if isinstance(labels, range) else 0.75
+    assert d2l.Classifier().accuracy(Y_hat, labels).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        (torch.tensor([1.0, math.inf]), ValueError, r"labels hold nan or inf"),
+        (torch.tensor([1.0, math.nan]), ValueError, r"labels hold nan or inf"),
+        (torch.tensor([[0, 1, 0], [1, 0, 0]]), ValueError, r"one-hot.*y\.argmax"),
+        (torch.tensor([1.0, 0.5]), TypeError, r"fractions such as 0\.5"),
+        ("labels", TypeError, r"labels must be class indices in a tensor, got str"),
+    ],
+)
+def test_bad_labels_are_named(labels, error, match):
+    Y_hat = torch.tensor([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]])
+    for fn in (d2l.Classifier().accuracy, d2l.Classifier().loss, d2l.cross_entropy):
+        with pytest.raises(error, match=match):
+            fn(Y_hat, labels)
+
+
+@pytest.mark.parametrize(
+    "fn", [d2l.Classifier().accuracy, d2l.Classifier().loss, d2l.cross_entropy]
+)
+def test_an_empty_batch_is_an_error_not_nan(fn):
+    with pytest.raises(ValueError, match=r"an empty batch: predictions \(0, 3\)"):
+        fn(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+
+
+def test_predictions_that_are_not_numbers_are_refused():
+    Y_hat = torch.tensor([[0.1, 0.9], [math.nan, 0.2], [0.5, math.inf]])
+    with pytest.raises(FloatingPointError, match=r"nan or inf in 2 of 3 rows"):
+        d2l.Classifier().accuracy(Y_hat, torch.tensor([1, 0, 0]))
+
+
+def test_sequence_predictions_with_transposed_labels_are_refused():
+    Y_hat = torch.randn(3, 2, 4)  # (steps, batch, classes)
+    labels = Y_hat.argmax(dim=-1)
+    assert d2l.Classifier().accuracy(Y_hat, labels) == 1.0
+    assert d2l.Classifier().accuracy(Y_hat, labels.reshape(-1)) == 1.0  # flattened
+    with pytest.raises(
+        ValueError, match=r"labels look transposed, e\.g\. y\.T, of shape"
+    ):
+        d2l.Classifier().accuracy(Y_hat, labels.T)
+
+
+def test_integer_scores_are_fine_for_accuracy_as_in_d2l():
+    scores = torch.tensor([[2, 0, 1], [0, 3, 1]])
+    assert d2l.Classifier().accuracy(scores, torch.tensor([0, 1])).item() == 1.0
+
+
+def test_cross_entropy_refuses_raw_scores_and_sequences():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [-0.3, 1.2, -2.0]])
+    with pytest.raises(ValueError, match=r"values from -2 to 2.*apply softmax first"):
+        d2l.cross_entropy(logits, torch.tensor([0, 1]))
+    probs = torch.softmax(torch.randn(2, 3, 4), dim=-1)
+    with pytest.raises(ValueError, match=r"a matrix .* shape \(2, 3, 4\).*reshape\(-1"):
+        d2l.cross_entropy(probs, torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"float tensor, got a torch.int64 tensor"):
+        d2l.cross_entropy(torch.tensor([[1, 0]]), torch.tensor([0]))
+
+
+def test_probabilities_on_an_accelerator_are_looked_at_every_n_calls(monkeypatch):
+    from d2lutil import models
+
+    looks = []
+
+    class FakeGPU(torch.Tensor):
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+        def min(self, *args, **kwargs):
+            looks.append(1)
+            return super().min(*args, **kwargs)
+
+    monkeypatch.setitem(models._probability_calls, "n", 0)
+    probs = torch.full((2, 3), 1 / 3).as_subclass(FakeGPU)
+    for _ in range(2 * models.LABEL_CHECK_EVERY):
+        models.check_probabilities(probs)
+    assert len(looks) == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (
+            lambda: d2l.MLPScratch(2, 3, num_hiddens=0, lr=0.1),
+            "num_hiddens must be pos",
+        ),
+        (
+            lambda: d2l.SoftmaxRegression(num_outputs=0, lr=0.1),
+            "num_outputs must be pos",
+        ),
+        (lambda: d2l.SoftmaxRegressionScratch(4, 0, lr=0.1), "num_outputs must be pos"),
+        (lambda: d2l.LinearRegressionScratch(2.0, lr=0.1), "num_inputs must be an int"),
+        (lambda: d2l.MLP(10, 16.0, lr=0.1), "num_hiddens must be an int"),
+    ],
+)
+def test_models_refuse_impossible_sizes(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+def test_the_checks_read_values_without_a_warning_about_gradients():
+    logits = torch.randn(4, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d2l.cross_entropy(d2l.softmax(logits), torch.tensor([0, 1, 2, 0])).backward()
+        d2l.Classifier().accuracy(logits, torch.tensor([0, 1, 2, 0]))
+        metric = d2l.Accumulator(1)
+        metric.add((logits**2).sum())
+        with pytest.raises(FloatingPointError, match="became inf"):
+            d2l.Trainer(max_epochs=1).fit(
+                InfLoss(lr=0.1),
+                d2l.SyntheticRegressionData(torch.tensor([1.0]), 0.0, num_train=32),
+            )
+
+
+class InfLoss(d2l.LinearRegression):
+    def loss(self, y_hat, y):
+        return super().loss(y_hat, y) * math.inf

@@ -383,3 +383,70 @@ def test_plot_takes_a_pandas_series_as_one_curve():
     assert len(axes.lines) == 1
     np.testing.assert_array_equal(axes.lines[0].get_ydata(), [1.0, 4.0, 9.0])
     plt.close(fig)
+
+
+# ------------------------------------------------------- bad input, plotting
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"legend": "xy"},
+            TypeError,
+            r"got the string 'xy', .* e\.g\. legend=\['xy'\]",
+        ),
+        ({"legend": ["a", "b"]}, ValueError, r"legend has 2 labels for 1 curves"),
+        ({"xlim": (1,)}, ValueError, r"xlim must be a pair \(low, high\), got \(1,\)"),
+        ({"ylim": 3}, ValueError, r"ylim must be a pair"),
+        ({"fmts": ()}, TypeError, r"fmts must be a non-empty list of strings"),
+        ({"fmts": "r-"}, TypeError, r"fmts must be a list of strings, .*'r-'"),
+    ],
+)
+def test_plot_refuses_options_that_would_draw_something_else(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        d2l.plot(np.arange(5), np.arange(5) ** 2, **kwargs)
+    assert plt.gca().get_lines() == []  # nothing was drawn
+
+
+def test_plot_of_columns_instead_of_rows_says_to_transpose():
+    x = np.linspace(0, 1, 100)
+    Y = np.stack([x, x**2, x**3], axis=1)  # (100, 3): columns meant as curves
+    with pytest.raises(ValueError, match=r"100 rows of 3 points.*plot\(x, Y\.T\)"):
+        d2l.plot(x, Y)
+    d2l.plot(x, Y.T)
+    assert len(plt.gca().get_lines()) == 3
+
+
+def test_plot_of_curves_and_x_of_different_lengths():
+    with pytest.raises(ValueError, match=r"curve 0 has 4 points but its x-series 5"):
+        d2l.plot(np.arange(5), np.arange(4))
+
+
+def test_set_axes_on_none_uses_the_current_panel():
+    _, axes = plt.subplots()
+    d2l.set_axes(None, "x", "y", None, None, "linear", "log", None)
+    assert (axes.get_xlabel(), axes.get_yscale()) == ("x", "log")
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "match"),
+    [
+        (0, "0.5", TypeError, r"y must be a number, got '0\.5'"),
+        (0, None, TypeError, r"y must be a number, got None"),
+        (0, torch.tensor([0.5, 0.4]), ValueError, r"shape \(2,\); draw its mean"),
+        ("0", 0.5, TypeError, r"x must be a number"),
+    ],
+)
+def test_board_draw_refuses_a_bad_point_at_the_first_call(x, y, error, match):
+    board = d2l.ProgressBoard(mode="off")
+    with pytest.raises(error, match=match):
+        board.draw(x, y, "loss", every_n=10)
+    assert board.raw_points.get("loss", []) == []
+
+
+def test_board_draw_takes_numbers_and_one_element_tensors():
+    board = d2l.ProgressBoard(mode="off")
+    for y in (1, 2.0, np.float32(3), torch.tensor(4.0), torch.tensor([5.0])):
+        board.draw(0, y, "loss", every_n=5)
+    assert board.data["loss"] == [(0.0, 3.0)]
