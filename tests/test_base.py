@@ -106,11 +106,13 @@ def test_statements_counts_statements_not_lines(tmp_path, source, expected):
 
 
 # The package's size in statements (issue 21). It was 810 before that issue, when the
-# formatter was kept out of nine blocks to meet a bound of 1,000 lines. The bound leaves
-# room for the sections that complete chapters 2-5 (K-fold, weight decay, error bars,
-# dropout, initialisation, early stopping, download and extract: about 250 statements);
-# raise it, in the same commit, when a chapter needs more.
-MAX_STATEMENTS = 1300
+# formatter was kept out of nine blocks to meet a bound of 1,000 lines, and 1,191 after
+# issues 20, 21 and 23 (parameters, Accumulator, the checks of every argument). The helpers
+# of the sections that complete chapters 2-5 (K-fold, weight decay, error bars, dropout,
+# initialisation, early stopping, download and extract) add about 320: 1,507 in a trial
+# merge. The bound leaves room for the capstone; raise it, in the same commit, when a
+# chapter needs more.
+MAX_STATEMENTS = 1600
 
 
 def test_the_package_stays_small():
@@ -189,6 +191,20 @@ def test_each_module_imports_on_its_own():
     assert loaded["base"] == ["base"]  # base builds on no other module
     assert loaded["aliases"] == ["aliases"]
     assert set(loaded["models"]) >= {"models", "training", "base"}
+
+
+def test_the_package_docstring_names_every_public_name():
+    # d2lutil/__init__.py's docstring is the package's table of contents: each module's
+    # line lists the names of its __all__ (the aliases module is described, not listed).
+    doc = d2l.__doc__
+    for module in MODULES:
+        if module.stem in ("__init__", "aliases", "_datasets"):
+            continue
+        line = re.search(rf"``d2lutil\.{module.stem}``:(.*?)(?=\n- |\n\n)", doc, re.S)
+        assert line, f"the docstring has no line for d2lutil.{module.stem}"
+        listed = set(re.findall(r"\w+", line.group(1)))
+        missing = [n for n in getattr(d2l, module.stem).__all__ if n not in listed]
+        assert not missing, f"d2lutil.{module.stem}: add {missing} to the docstring"
 
 
 def test_version_comes_from_the_installed_metadata():
@@ -347,9 +363,11 @@ def test_named_arguments_beside_star_args_are_saved_as_taught():
         ({"num_outputs": 0}, ValueError, r"num_outputs must be positive"),
         ({"num_hiddens": 0}, ValueError, r"num_hiddens must be positive"),
         ({"plot_train_per_epoch": 0}, ValueError, r"plot_train_per_epoch must be pos"),
-        ({"lr": float("nan")}, ValueError, r"lr must be a finite number"),
+        ({"lr": float("nan")}, ValueError, r"lr must be positive and finite, got nan"),
         ({"max_epochs": torch.tensor([3, 4])}, TypeError, r"max_epochs must be a num"),
         ({"sigma": -0.01}, ValueError, r"sigma must be 0 or more, got -0.01; e\.g\."),
+        ({"lr": float("inf")}, ValueError, r"lr must be positive and finite, got inf"),
+        ({"lambd": float("nan")}, ValueError, r"lambd must be 0 or more and finite"),
         (
             {"max_epochs": "3"},
             TypeError,

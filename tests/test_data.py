@@ -276,6 +276,15 @@ def test_fashion_mnist_loaders(fashion):
     Xv, yv = next(iter(fashion.val_dataloader()))
     assert torch.equal(Xv, fashion.val.tensors[0][:256])
     assert torch.equal(yv, fashion.val.tensors[1][:256])
+    assert train.shuffle  # the training batches are drawn afresh every epoch
+    assert not torch.equal(X, fashion.train.tensors[0][:256])
+
+
+def test_loader_repr_names_batches_tensors_and_shuffling():
+    loader = d2l.TensorLoader((torch.zeros(10, 2), torch.zeros(10)), 4, shuffle=True)
+    assert repr(loader) == (
+        "TensorLoader(3 batches of 4, tensors (10, 2), (10,), shuffle=True)"
+    )
 
 
 def test_text_labels(fashion):
@@ -501,7 +510,13 @@ def test_resized_images_fill_one_preallocated_tensor(monkeypatch):
     [
         (torch.tensor([2, -3]), 4.2, 0.01, TypeError, "w must hold torch.float32"),
         (torch.tensor([2.0]), 4.2, "0.01", TypeError, "noise must be a number"),
-        (torch.tensor([2.0]), 4.2, float("nan"), ValueError, "noise must be a finite"),
+        (
+            torch.tensor([2.0]),
+            4.2,
+            float("nan"),
+            ValueError,
+            "noise must be 0 or more and finite",
+        ),
         (torch.tensor([2.0]), 4.2, -0.1, ValueError, "noise must be 0 or more"),
     ],
 )

@@ -31,8 +31,10 @@ def test_cpu_only(machine):
 
 def test_gpu_without_gpu_says_what_to_do(machine):
     machine(cuda=0, mps=False)
-    with pytest.raises(ValueError, match=r"no GPU 0.*try_gpu"):
+    with pytest.raises(ValueError, match=r"no GPU 0: torch sees no GPU here.*try_gpu"):
         d2l.gpu(0)
+    with pytest.raises(ValueError, match=r"^gpu\(i\) takes the number of a GPU"):
+        d2l.gpu(1.5)
 
 
 def test_cuda_comes_first(machine):

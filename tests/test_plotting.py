@@ -445,6 +445,13 @@ def test_board_draw_refuses_a_bad_point_at_the_first_call(x, y, error, match):
     assert board.raw_points.get("loss", []) == []
 
 
+def test_summary_without_points_and_without_an_x_label():
+    board = d2l.ProgressBoard(mode="off")
+    assert board.summary() == "(no points yet)"
+    board.draw(1.5, 0.25, "loss")
+    assert board.summary() == "x 1.50  loss 0.2500"
+
+
 def test_board_draw_takes_numbers_and_one_element_tensors():
     board = d2l.ProgressBoard(mode="off")
     for y in (1, 2.0, np.float32(3), torch.tensor(4.0), torch.tensor([5.0])):

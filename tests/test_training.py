@@ -541,6 +541,20 @@ def test_nan_in_the_data_is_reported_before_training_not_as_a_learning_rate():
     assert model.board.data == {}  # nothing trained
 
 
+def test_huge_but_finite_data_is_not_mistaken_for_nan():
+    # The data is checked by its sum, which is finite only if every value is; a sum that
+    # overflows is looked at closely, and finite data passes.
+    data = make_data(num_train=64, batch_size=32)
+    data.X[:, 0] = 3e38  # float32's largest values: their sum is inf
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.prepare_data(data)
+    trainer.model, trainer.optim = (
+        d2l.LinearRegression(lr=0.1),
+        d2l.SGD([torch.zeros(1, requires_grad=True)], lr=0.1),
+    )
+    trainer.check_setup()  # no error
+
+
 def test_nan_only_in_the_validation_data_is_reported_before_training():
     data = make_data(num_train=64, batch_size=32)
     data.y[-1] = math.nan  # a validation target
@@ -933,6 +947,28 @@ def test_a_model_built_for_other_inputs_is_named_before_training():
         )
 
 
+def test_token_inputs_are_not_compared_with_num_inputs():
+    class Embedding(d2l.Module):  # num_inputs: the vocabulary, inputs: token indices
+        def __init__(self, num_inputs, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = nn.Sequential(nn.Embedding(num_inputs, 2), nn.Flatten(1))
+
+        def loss(self, y_hat, y):
+            return ((y_hat.sum(dim=1, keepdim=True) - y) ** 2).mean()
+
+    class Tokens(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = 8
+
+        def get_dataloader(self, train):
+            X, y = torch.randint(0, 100, (16, 3)), torch.randn(16, 1)
+            return self.get_tensorloader((X, y), train)
+
+    d2l.Trainer(max_epochs=1).fit(Embedding(num_inputs=100, lr=0.1), Tokens())
+
+
 def test_a_model_used_without_a_trainer_says_so():
     model = d2l.LinearRegressionScratch(2, lr=0.1)
     with pytest.raises(AttributeError, match="not attached to a Trainer"):
@@ -1029,6 +1065,8 @@ def test_seed_takes_the_largest_seed_all_three_accept():
 def test_apply_init_needs_a_list_of_inputs():
     with pytest.raises(TypeError, match=r"got a tensor; .* model\.apply_init\(\[X\]"):
         d2l.LinearRegression(lr=0.1).apply_init(torch.randn(4, 2))
+    with pytest.raises(TypeError, match=r"got a dict \(\{'X': 1\}\)"):
+        d2l.LinearRegression(lr=0.1).apply_init({"X": 1})
 
 
 def test_plot_train_per_epoch_of_zero_is_refused():
