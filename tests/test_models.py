@@ -28,6 +28,13 @@ def test_softmax_matches_torch_and_sums_to_one():
     torch.testing.assert_close(P.sum(1), torch.ones(5))
 
 
+def test_softmax_normalises_the_last_dimension_of_any_tensor():
+    # Sequence-shaped scores (T, B, q): each length-q vector becomes probabilities.
+    torch.manual_seed(0)
+    X = torch.randn(2, 3, 4)
+    torch.testing.assert_close(d2l.softmax(X), torch.softmax(X, dim=-1))
+
+
 def test_softmax_is_numerically_stable():
     X = torch.tensor([[1000.0, 1000.0, -1000.0], [-1e4, -1e4 + 1, -1e4]])
     P = d2l.softmax(X)
@@ -198,6 +205,9 @@ def test_softmax_regression_concise_shapes():
 def test_mlp_scratch_equals_the_formula():
     torch.manual_seed(5)
     model = d2l.MLPScratch(num_inputs=6, num_outputs=3, num_hiddens=4, lr=0.1)
+    with torch.no_grad():  # biases that are not zero, so that their sign matters
+        model.b1.copy_(torch.tensor([0.5, -0.5, 1.0, 0.02]))
+        model.b2.copy_(torch.tensor([1.0, -2.0, 0.3]))
     X = torch.randn(2, 1, 2, 3)
     H = torch.relu(X.reshape(2, 6) @ model.W1 + model.b1)
     torch.testing.assert_close(model(X), H @ model.W2 + model.b2)
@@ -215,6 +225,20 @@ def test_mlp_scratch_draws_the_weights_with_randn_times_sigma():
     torch.testing.assert_close(model.W2, torch.randn(4, 2) * 0.5, rtol=0, atol=0)
     assert torch.equal(model.b1, torch.zeros(4))
     assert torch.equal(model.b2, torch.zeros(2))
+
+
+def test_scratch_models_draw_their_weights_with_sigma_0_01_by_default():
+    torch.manual_seed(3)
+    mlp = d2l.MLPScratch(num_inputs=5, num_outputs=2, num_hiddens=4, lr=0.1)
+    torch.manual_seed(3)
+    torch.testing.assert_close(mlp.W1, torch.randn(5, 4) * 0.01, rtol=0, atol=0)
+    torch.manual_seed(3)
+    softmax = d2l.SoftmaxRegressionScratch(num_inputs=5, num_outputs=2, lr=0.1)
+    torch.manual_seed(3)
+    torch.testing.assert_close(
+        softmax.W, torch.normal(0.0, 0.01, (5, 2)), rtol=0, atol=0
+    )
+    assert torch.equal(softmax.b, torch.zeros(2))
 
 
 def test_mlp_concise_matches_scratch_with_the_same_weights():
@@ -438,6 +462,13 @@ def test_cross_entropy_refuses_raw_scores_and_sequences():
         d2l.cross_entropy(probs, torch.zeros(2, 3, dtype=torch.long))
     with pytest.raises(TypeError, match=r"float tensor, got a torch.int64 tensor"):
         d2l.cross_entropy(torch.tensor([[1, 0]]), torch.tensor([0]))
+
+
+def test_probabilities_of_exactly_0_and_1_are_probabilities():
+    certain = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert d2l.cross_entropy(certain, torch.tensor([0, 1])).item() == 0.0
+    with pytest.raises(ValueError, match=r"values from 0 to 1\.5, which look like"):
+        d2l.cross_entropy(torch.tensor([[1.5, 0.0]]), torch.tensor([0]))
 
 
 def test_probabilities_on_an_accelerator_are_looked_at_every_n_calls(monkeypatch):
