@@ -485,6 +485,42 @@ def test_a_resize_that_cannot_fit_is_refused_up_front_with_its_size(monkeypatch)
         d2l.load_fashion_mnist(resize=224)
 
 
+def test_fashion_mnist_reads_both_splits_at_the_checked_size_from_its_root(
+    monkeypatch, tmp_path
+):
+    # Small fake files: what FashionMNIST passes on (split, size, root), and a memory
+    # check that needs exactly what it asks (height x width x 4 bytes an image).
+    from d2lutil import data
+
+    read = []
+
+    def fake_array(name, root):
+        read.append((name, root))
+        count = 5 if name.startswith("train") else 3
+        if "images" in name:
+            return np.full((count, 28, 28), 255, dtype=np.uint8)
+        return np.arange(count, dtype=np.uint8)
+
+    monkeypatch.setattr(data, "fashion_mnist_array", fake_array)
+    monkeypatch.setattr(data, "available_memory", lambda: 70_000 * 6 * 8 * 4)
+    fashion = d2l.FashionMNIST(resize=(6, 8), root=tmp_path)
+    assert fashion.batch_size == 64
+    assert fashion.root == tmp_path
+    assert fashion.train.tensors[0].shape == (5, 1, 6, 8)
+    assert fashion.val.tensors[0].shape == (3, 1, 6, 8)
+    assert fashion.val.tensors[1].tolist() == [0, 1, 2]
+    assert read == [
+        ("train-images-idx3-ubyte", tmp_path),
+        ("train-labels-idx1-ubyte", tmp_path),
+        ("t10k-images-idx3-ubyte", tmp_path),
+        ("t10k-labels-idx1-ubyte", tmp_path),
+    ]
+    monkeypatch.setattr(data, "available_memory", lambda: 10_000 * 6 * 8 * 4)
+    X, y = d2l.load_fashion_mnist(train=False, resize=(6, 8), root=tmp_path)
+    assert X.shape == (3, 1, 6, 8)
+    assert read[-1] == ("t10k-labels-idx1-ubyte", tmp_path)
+
+
 def test_available_memory_is_a_plausible_number():
     from d2lutil import data
 
