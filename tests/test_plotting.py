@@ -80,6 +80,19 @@ def test_show_images_grid_and_titles():
     np.testing.assert_allclose(axes[4].images[0].get_array(), imgs[4].numpy())
 
 
+def test_show_images_leaves_spare_cells_empty_and_sizes_the_figure():
+    imgs = torch.rand(4, 5, 5)
+    axes = d2l.show_images(imgs, 2, 3, titles=["a", "b"], scale=2.0)
+    assert tuple(axes[0].figure.get_size_inches()) == (6.0, 4.0)  # cols, rows x scale
+    assert [len(ax.images) for ax in axes] == [1, 1, 1, 1, 0, 0]
+    assert [ax.get_title() for ax in axes] == ["a", "b", "", "", "", ""]
+    assert axes[3].images[0].get_cmap().name == "gray"
+    assert not any(ax.axison for ax in axes)
+    one = d2l.show_images(imgs[:1], 1, 1)  # a 1 x 1 grid is still an array of axes
+    assert one.shape == (1,)
+    assert tuple(one[0].figure.get_size_inches()) == (1.5, 1.5)
+
+
 # ---------------------------------------------------------- board: points
 
 
