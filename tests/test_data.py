@@ -725,3 +725,27 @@ def test_a_failed_offline_load_leaves_no_empty_folder(isolated, monkeypatch, tmp
     with pytest.raises(RuntimeError, match=r"no verified copy"):
         _datasets.fashion_mnist_array(LABELS, root=isolated)
     assert kept.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("header", "shape"),
+    [
+        (b"\x00\x00\x08\x01" + (3).to_bytes(4, "big"), (3,)),
+        (
+            b"\x00\x00\x08\x03" + b"".join(n.to_bytes(4, "big") for n in (1, 3, 1)),
+            (1, 3, 1),
+        ),
+    ],
+    ids=["labels-1d", "images-3d"],
+)
+def test_idx_files_are_decoded_from_their_big_endian_header(header, shape):
+    from d2lutil import _datasets
+
+    array = _datasets._parse_idx(header + bytes([7, 8, 9]), "x")
+    assert array.shape == shape
+    assert array.ravel().tolist() == [7, 8, 9]
+    for magic in (b"\x00\x00\x09", b"\x01\x00\x08"):  # another type, not an idx file
+        with pytest.raises(
+            RuntimeError, match=r"^x: not an idx file of unsigned bytes"
+        ):
+            _datasets._parse_idx(magic + header[3:] + bytes([7, 8, 9]), "x")
