@@ -706,11 +706,17 @@ def test_text_labels_accepts_what_holds_class_numbers(indices, names):
         ([3, 10], ValueError, r"between 0 and 9, got 10"),
         ([1.5], TypeError, r"whole numbers, got 1\.5"),
         ([True], TypeError, r"whole numbers, got True"),
+        ([float("nan")], TypeError, r"whole numbers, got nan"),
     ],
 )
 def test_text_labels_refuses_numbers_that_are_not_classes(indices, error, match):
     with pytest.raises(error, match=match):
         text_labels(indices)
+
+
+def test_class_numbers_that_are_not_numbers_are_refused_before_any_arithmetic():
+    with pytest.raises(TypeError, match=r"whole numbers, got '3'"):
+        d2l.check_class_numbers(["3"], 10)
 
 
 def test_a_failed_offline_load_leaves_no_empty_folder(isolated, monkeypatch, tmp_path):
