@@ -67,6 +67,20 @@ def test_plot_with_y_only_and_tensors_with_grad():
     assert line.get_ydata().tolist() == [3.0, 1.0, 2.0]
 
 
+def test_plot_draws_on_the_axes_it_is_given_with_limits_and_formats():
+    _, (left, right) = plt.subplots(1, 2)  # right is the current panel
+    x = np.array([1.0, 2.0, 4.0])
+    d2l.plot(x, [x, -x], xlim=(0.5, 5), ylim=(-6, 6), fmts=("r:", "g--"), axes=left)
+    assert right.get_lines() == []
+    first, second = left.get_lines()
+    assert first.get_xdata().tolist() == [1.0, 2.0, 4.0]
+    assert (first.get_color(), first.get_linestyle()) == ("r", ":")
+    assert (second.get_color(), second.get_linestyle()) == ("g", "--")
+    assert (left.get_xlim(), left.get_ylim()) == ((0.5, 5.0), (-6.0, 6.0))
+    d2l.set_axes(None, "x", "y", (0, 1), (2, 3), "linear", "linear", None)
+    assert (right.get_xlim(), right.get_ylim()) == ((0.0, 1.0), (2.0, 3.0))
+
+
 def test_plot_rejects_mismatched_series():
     with pytest.raises(ValueError, match="2 x-series but 3 y-series"):
         d2l.plot([np.arange(3), np.arange(3)], [np.arange(3)] * 3)
