@@ -997,10 +997,13 @@ class BadAt(d2l.LinearRegression):
 )
 def test_on_the_cpu_training_stops_at_the_bad_batch_before_its_step(bad, value):
     model = BadAt(bad, value)
-    with pytest.raises(FloatingPointError, match=f"epoch 1 of 2, batch {bad} of 100"):
+    with pytest.raises(
+        FloatingPointError, match=f"epoch 1 of 2, batch {bad} of 100"
+    ) as stopped:
         d2l.Trainer(max_epochs=2).fit(model, make_data(num_train=100, batch_size=1))
     assert model.seen == bad  # not one batch more
     assert torch.isfinite(model.net.weight).all()  # the bad loss took no step
+    assert "The model's parameters produced this loss" in str(stopped.value)
 
 
 def test_after_divergence_the_message_says_to_create_the_model_again():
@@ -1032,9 +1035,11 @@ def test_gpu_batches_are_not_waited_for_at_each_batch(monkeypatch):
 
     monkeypatch.setattr(training, "_looked_at_once", lambda loss: False)
     model = BadAt(7, math.inf)
-    with pytest.raises(FloatingPointError, match=r"batch 7 of 100"):
+    with pytest.raises(FloatingPointError, match=r"batch 7 of 100") as stopped:
         d2l.Trainer(max_epochs=1).fit(model, make_data(num_train=100, batch_size=1))
     assert model.seen == training.LOSS_CHECK_EVERY
+    # the steps after the bad batch spoilt the weights, and the message says so
+    assert "The model's parameters now hold nan or inf" in str(stopped.value)
 
 
 # ------------------------------------------------------- utilities, bad input
