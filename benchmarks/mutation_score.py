@@ -20,10 +20,13 @@ def main(path: Path) -> None:
         for key, value in stats.items()
         if key not in ("killed", "survived", "timeout", "total") and value
     }
+    # A run stopped early (make mutants resumes) leaves mutants not yet run.
+    pending = stats.get("total", tested) - tested - sum(others.values())
     print(
         f"mutation score: {killed} killed of {tested} mutants tested "
         f"({killed / max(tested, 1):.1%}); {survived} survived, {timeouts} timeouts"
         + (f"; also {others}" if others else "")
+        + (f"; {pending} of {stats['total']} not run yet" if pending > 0 else "")
     )
 
 
