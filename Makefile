@@ -37,7 +37,7 @@ REPORTS := _build/reports
 BOOK ?= .
 
 .PHONY: help setup test-deps book build-book test lint unit nbval site-test outputs clean \
-  bench bench-suite bench-site float-paths floors newest linkcheck check-links
+  bench bench-suite bench-site float-paths floors newest linkcheck check-links probe mutants
 
 help:
 	@echo "make book    set up .venv-site if needed and build the site into _build/html"
@@ -50,6 +50,8 @@ help:
 	@echo "make floors  d2lutil, its unit tests and every notebook at the stated floor versions"
 	@echo "make newest  the same with the newest Python and the newest releases (downloads GBs)"
 	@echo "make linkcheck     check the site's external links (needs the internet)"
+	@echo "make probe   call d2lutil the ways students get it wrong; a verdict per call and the counts"
+	@echo "make mutants   mutation testing of d2lutil by its unit tests (mutmut; long, outside make test)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -177,6 +179,20 @@ newest:
 # the math is final, at 1x (1280 px) and 4x CPU throttling (390 px), as JSON lines (see README).
 bench-site: book
 	$(BIN)/python benchmarks/bench_site.py
+
+# d2lutil's public API called with the mistakes students make (issue 23): one verdict per
+# call (correct, clear, unclear, internal, silent) and the counts; --verbose shows messages.
+probe: $(STAMP) test-deps
+	$(BIN)/python benchmarks/probe_errors.py $(PROBE_ARGS)
+
+# Mutation testing of d2lutil by its unit tests (mutmut; settings in pyproject.toml): each
+# mutant of a function runs the tests that call it. Long (hours on 2 cores for about 2,400
+# mutants), so outside `make test`; it resumes where it stopped. The score is printed at the end;
+# `.venv/bin/mutmut browse` shows the survivors.
+mutants: $(STAMP) test-deps
+	$(BIN)/mutmut run --max-children $(JOBS) || true
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python benchmarks/mutation_score.py mutants/mutmut-cicd-stats.json
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -22,6 +22,7 @@ other data files of *Dive into Deep Learning*, with d2l's call shapes; their
 downloads are verified and atomic in the same way (by SHA-1, as d2l's are).
 """
 
+import contextlib
 import glob
 import gzip
 import hashlib
@@ -55,14 +56,24 @@ DATA_ENV = "D2LUTIL_DATA"
 # publish the same four SHA-256s of the decompressed files; tests/test_data.py
 # checks the documented structure too (60,000/10,000 examples, 6,000/1,000 per
 # class, pixel mean 0.2860 and standard deviation 0.3530).
-# fmt: off
 FASHION_MNIST_FILES: dict[str, tuple[str, int]] = {
-    "train-images-idx3-ubyte": ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
-    "train-labels-idx1-ubyte": ("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
-    "t10k-images-idx3-ubyte": ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
-    "t10k-labels-idx1-ubyte": ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
+    "train-images-idx3-ubyte": (
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        47040016,
+    ),
+    "train-labels-idx1-ubyte": (
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        60008,
+    ),
+    "t10k-images-idx3-ubyte": (
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        7840016,
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        10008,
+    ),
 }
-# fmt: on
 
 # Official mirrors, tried in order (each serves NAME.gz).
 FASHION_MNIST_MIRRORS: list[str] = [
@@ -114,44 +125,62 @@ def fashion_mnist_array(name: str, root: str | os.PathLike | None = None) -> np.
 
 
 def _verified_bytes(name: str, home: Path) -> bytes:
-    tried: list[str] = []
-    for folder in [
+    """The checked contents of ``name`` from the first good copy, else a download."""
+    tried: list[str] = []  # one line per place, for the message if none is good
+    folders = [
         home / "fashion-mnist",
         home / "FashionMNIST" / "raw",
         home,
         *SYSTEM_DIRS,
-    ]:
+    ]
+    for folder in folders:
+        problems = []
         for path in (folder / f"{name}.gz", folder / name):
             content, problem = _checked(path, name)
             if content is not None:
-                if corrupt := [t for t in tried if "not found" not in t]:
-                    warnings.warn(
-                        f"Fashion-MNIST: using {_shown(path)}; skipped {'; '.join(corrupt)} "
-                        "(delete a corrupt copy, or let the next download replace it).",
-                        stacklevel=3,
-                    )
+                _warn_about_corrupt_copies([*tried, *problems], path)
                 return content
-            tried.append(f"{_shown(path)}: {problem}")
-        if tried[-2:] == [
-            f"{_shown(folder / n)}: not found" for n in (f"{name}.gz", name)
-        ]:
-            tried[-2:] = [f"{_shown(folder / name)}[.gz]: not found"]
+            problems.append(f"{_shown(path)}: {problem}")
+        if all(p.endswith(": not found") for p in problems):  # one line for both
+            problems = [f"{_shown(folder / name)}[.gz]: not found"]
+        tried += problems
+    target = home / "fashion-mnist"
+    new_folders = [f for f in (home, target) if not f.exists()]  # made by a download
     for mirror in FASHION_MNIST_MIRRORS:
         url = f"{mirror}{name}.gz"
-        content, problem = _download_checked(
-            url, home / "fashion-mnist" / f"{name}.gz", name
-        )
+        content, problem = _download_checked(url, target / f"{name}.gz", name)
         if content is not None:  # it replaced any corrupt copy there
             return content
         tried.append(f"download {url}: {problem}")
+    for folder in reversed(new_folders):  # a failed download leaves no empty folder
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: another process may be writing there
     raise RuntimeError(_not_found_message(name, home, tried))
 
 
-def _checked(path: Path, name: str, gzipped=None) -> tuple[bytes | None, str]:
-    """(content, "") for a good copy, else (None, what is wrong with it)."""
+def _warn_about_corrupt_copies(tried: list[str], used: Path) -> None:
+    """Warn, naming them, about the corrupt copies skipped before ``used`` was found."""
+    corrupt = [line for line in tried if not line.endswith("not found")]
+    if corrupt:
+        warnings.warn(
+            f"Fashion-MNIST: using {_shown(used)}; skipped {'; '.join(corrupt)} "
+            "(delete a corrupt copy, or let the next download replace it).",
+            stacklevel=4,
+        )
+
+
+def _checked(
+    path: Path, name: str, gzipped: bool | None = None
+) -> tuple[bytes | None, str]:
+    """(content, "") for a good copy, else (None, what is wrong with it).
+
+    ``gzipped`` says whether to decompress; by default, when the name ends in ``.gz``.
+    """
+    if gzipped is None:
+        gzipped = path.suffix == ".gz"
     try:
         raw = path.read_bytes()
-        if path.suffix == ".gz" if gzipped is None else gzipped:
+        if gzipped:
             raw = gzip.decompress(raw)
     except FileNotFoundError:
         return None, "not found"

@@ -8,46 +8,155 @@ The modules such code reaches through ``d2l.`` (``plt``, ``np``, ``torch``,
 ``nn``, ``F``) are here too; all were already imported by the package.
 """
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["plt", "np", "torch", "nn", "F", "nn_Module"]
+__all__ = [
+    "plt",
+    "np",
+    "torch",
+    "nn",
+    "F",
+    "nn_Module",
+    # torch's own functions and dtypes, under the same name
+    "ones",
+    "ones_like",
+    "zeros",
+    "zeros_like",
+    "tensor",
+    "arange",
+    "meshgrid",
+    "sin",
+    "sinh",
+    "cos",
+    "cosh",
+    "tanh",
+    "linspace",
+    "exp",
+    "log",
+    "normal",
+    "rand",
+    "randn",
+    "matmul",
+    "int32",
+    "int64",
+    "float32",
+    "stack",
+    "abs",
+    "eye",
+    "sigmoid",
+    # torch's functions under the book's name
+    "concat",
+    "batch_matmul",
+    # tensor methods, spelled as functions of the tensor
+    "numpy",
+    "size",
+    "reshape",
+    "to",
+    "reduce_sum",
+    "reduce_mean",
+    "argmax",
+    "astype",
+    "transpose",
+    "expand_dims",
+    "swapaxes",
+    "repeat",
+]
 
 nn_Module = nn.Module
 
-# Functions and dtypes that are torch's own, under the same or the book's name.
-_SAME = (
-    "ones ones_like zeros zeros_like tensor arange meshgrid sin sinh cos cosh tanh "
-    "linspace exp log normal rand randn matmul int32 int64 float32 stack abs eye sigmoid"
-).split()
-globals().update({name: getattr(torch, name) for name in _SAME})
+ones = torch.ones
+ones_like = torch.ones_like
+zeros = torch.zeros
+zeros_like = torch.zeros_like
+tensor = torch.tensor
+arange = torch.arange
+meshgrid = torch.meshgrid
+sin = torch.sin
+sinh = torch.sinh
+cos = torch.cos
+cosh = torch.cosh
+tanh = torch.tanh
+linspace = torch.linspace
+exp = torch.exp
+log = torch.log
+normal = torch.normal
+rand = torch.rand
+randn = torch.randn
+matmul = torch.matmul
+int32 = torch.int32
+int64 = torch.int64
+float32 = torch.float32
+stack = torch.stack
+abs = torch.abs  # the book's name; it shadows the builtin in this module only
+eye = torch.eye
+sigmoid = torch.sigmoid
+
 concat = torch.cat
 batch_matmul = torch.bmm
-__all__ += [*_SAME, "concat", "batch_matmul"]
 
 
-# Functions of one tensor, spelled as calls in the book: d2l.f(x, ...) is x.method(...).
-def numpy(x: torch.Tensor, *args, **kwargs):
+# Functions of one tensor: d2l.f(x, ...) is x.method(...).
+def numpy(x: torch.Tensor, *args: Any, **kwargs: Any) -> np.ndarray:
     """``x`` as a NumPy array (detached, and copied to the CPU when on a GPU)."""
     return x.detach().cpu().numpy(*args, **kwargs)
 
 
-def _method(name: str):
-    def call(x: torch.Tensor, *args, **kwargs):
-        return getattr(x, name)(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = f"``x.{name}(*args, **kwargs)``: d2l.torch's spelling as a function."
-    return call
+def size(x: torch.Tensor) -> int:
+    """``x.numel()``: the number of elements."""
+    return x.numel()
 
 
-_METHODS = {  # d2l.torch's name: the tensor method it calls
-    "size": "numel", "reshape": "reshape", "to": "to", "reduce_sum": "sum",
-    "reduce_mean": "mean", "argmax": "argmax", "astype": "type", "transpose": "t",
-    "expand_dims": "unsqueeze", "swapaxes": "swapaxes", "repeat": "repeat",
-}  # fmt: skip
-globals().update({alias: _method(method) for alias, method in _METHODS.items()})
-__all__ += ["numpy", *_METHODS]
+def reshape(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.reshape(...)``."""
+    return x.reshape(*args, **kwargs)
+
+
+def to(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.to(...)``: another device or dtype."""
+    return x.to(*args, **kwargs)
+
+
+def reduce_sum(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.sum(...)``."""
+    return x.sum(*args, **kwargs)
+
+
+def reduce_mean(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.mean(...)``."""
+    return x.mean(*args, **kwargs)
+
+
+def argmax(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.argmax(...)``."""
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.type(dtype)``: the same values in another dtype."""
+    return x.type(*args, **kwargs)
+
+
+def transpose(x: torch.Tensor) -> torch.Tensor:
+    """``x.t()``: the transpose of a matrix."""
+    return x.t()
+
+
+def expand_dims(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.unsqueeze(dim)``: a new axis of length 1."""
+    return x.unsqueeze(*args, **kwargs)
+
+
+def swapaxes(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.swapaxes(axis0, axis1)``."""
+    return x.swapaxes(*args, **kwargs)
+
+
+def repeat(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.repeat(...)``: tile the tensor."""
+    return x.repeat(*args, **kwargs)

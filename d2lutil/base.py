@@ -1,14 +1,13 @@
 """Base: what every other module builds on, importing none of them.
 
 ``add_to_class`` and ``HyperParameters`` (Section 3.2) let a class grow one
-method at a time and save its constructor's arguments. The ``check_*``
-functions turn impossible arguments into one clear error each; they all say
-"an integer" the same way (``is_int``: a Python or NumPy integer, not a bool).
+method at a time and save its constructor's arguments; ``check_hparams``
+rejects impossible values of the arguments every chapter uses (learning rates,
+batch sizes, epochs). The checks that serve one module live in that module.
 """
 
 import inspect
 import math
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,15 +15,21 @@ import numpy as np
 import torch
 
 __all__ = [
-    "add_to_class", "HyperParameters", "check_hparams", "check_labels", "check_w_b",
-    "check_size", "check_params", "check_memory"
-]  # fmt: skip
+    "add_to_class",
+    "HyperParameters",
+    "check_hparams",
+    "check_class",
+    "check_method",
+    "check_init_call",
+]
 
 
-def add_to_class(Class: type) -> Callable:
+def add_to_class(Class: type) -> Callable[[Callable], Callable]:
     """Decorator: add the decorated function to ``Class`` as a method (Section 3.2)."""
+    check_class(Class)  # @add_to_class(Trainer), not @add_to_class alone
 
     def attach(function: Callable) -> Callable:
+        check_method(function)  # a def, whose name becomes the method's
         setattr(Class, function.__name__, function)
         return function
 
@@ -34,6 +39,8 @@ def add_to_class(Class: type) -> Callable:
 class HyperParameters:
     """Base class that saves a constructor's arguments as attributes (Section 3.2)."""
 
+    # It reads its caller's frame: a mutation tester must not wrap it in a function.
+    # pragma: no mutate start
     def save_hyperparameters(self, ignore: Iterable[str] = ()) -> None:
         """Save the arguments of the calling ``__init__`` as attributes of ``self``.
 
@@ -41,6 +48,7 @@ class HyperParameters:
         starting with ``_`` are skipped; ``check_hparams`` vets the known ones.
         """
         frame = inspect.currentframe().f_back
+        check_init_call(frame, ignore)  # from __init__; ignore: argument names
         args = inspect.getargvalues(frame)
         skip = set(ignore) | {"self"}
         self.hparams = {
@@ -48,9 +56,11 @@ class HyperParameters:
             for name in args.args
             if name not in skip and not name.startswith("_")
         }
-        check_hparams(type(self).__name__, self.hparams)
+        check_hparams(type(self), self.hparams)
         for name, value in self.hparams.items():
             setattr(self, name, value)
+
+    # pragma: no mutate end
 
     def __repr__(self) -> str:
         hparams = getattr(self, "hparams", {})
@@ -58,151 +68,184 @@ class HyperParameters:
         return f"{type(self).__name__}({args})"
 
 
+# ------------------------------------------------------------------- checks
+#
+# Every message says what was wrong (the argument, its value or shape), what to do,
+# and shows an example of the fix ("e.g. ...").
+
+
+def check_class(Class: Any) -> None:
+    """Refuse to add a method to something that is not a class (Section 3.2).
+
+    ``@add_to_class`` written without its class gets the function instead;
+    ``add_to_class(model)`` an instance. Both would change nothing useful.
+    """
+    if isinstance(Class, type):
+        return
+    if inspect.isfunction(Class):
+        raise TypeError(
+            "add_to_class needs the class to add the method to, got the function "
+            f"{Class.__name__}: write the class in the decorator, e.g. "
+            f"@d2l.add_to_class(Trainer) above def {Class.__name__}(self, ...)."
+        )
+    name = type(Class).__name__
+    raise TypeError(
+        f"add_to_class needs a class, got {_a(name)} {name} object; pass its class, "
+        f"e.g. @d2l.add_to_class({name}) or @d2l.add_to_class(type(obj))."
+    )
+
+
+def check_method(function: Any) -> None:
+    """Refuse to add something that is not a named function as a method (Section 3.2)."""
+    name = getattr(function, "__name__", "")
+    if not callable(function) or not name.isidentifier():
+        got = "a lambda" if name == "<lambda>" else f"{_a(type(function).__name__)} "
+        got += "" if name == "<lambda>" else type(function).__name__
+        raise TypeError(
+            "add_to_class adds a function under its own name, so it needs a function "
+            f"defined with def, got {got}; e.g. @d2l.add_to_class(Trainer) "
+            "followed by def fit_epoch(self): ..."
+        )
+
+
+def check_init_call(frame: Any, ignore: Any) -> None:
+    """Refuse a ``save_hyperparameters`` call that would save nothing or the wrong thing.
+
+    It must be called from an ``__init__`` (``frame`` is the caller's) that
+    names its arguments (Section 3.2); ``ignore`` must be a list of some of
+    those names, not a string (which would be read letter by letter).
+    """
+    code = frame.f_code
+    if not is_init(code):
+        where = "the top level" if code.co_name == "<module>" else f"{code.co_name}()"
+        raise TypeError(
+            "save_hyperparameters() saves the arguments of the __init__ that calls "
+            f"it, but it was called from {where}; call it first thing in __init__, "
+            "e.g. def __init__(self, lr): self.save_hyperparameters()."
+        )
+    owner = code.co_qualname.removesuffix(".__init__").rsplit(".", 1)[-1]
+    args = inspect.getargvalues(frame)
+    named = [name for name in args.args if name != "self"]
+    if not named and (args.varargs or args.keywords):
+        raise TypeError(
+            f"save_hyperparameters() saves named arguments, and {owner}.__init__ "
+            "takes only *args or **kwargs, which it would silently skip; name the "
+            "arguments, e.g. def __init__(self, lr, batch_size=32)."
+        )
+    if isinstance(ignore, str):
+        raise TypeError(
+            f"ignore must be a list of argument names, got the string {ignore!r}, "
+            f"which would be read letter by letter; e.g. ignore=[{ignore!r}]."
+        )
+    unknown = [name for name in ignore if name not in named]
+    if unknown:
+        raise ValueError(
+            f"ignore names {', '.join(map(repr, unknown))}, not an argument of "
+            f"{owner}.__init__ (its arguments: {', '.join(named) or 'none'}); check "
+            f"the spelling, e.g. ignore=[{named[-1] if named else 'name'!r}]."
+        )
+
+
+def is_init(code: Any) -> bool:
+    """Whether ``code`` (a frame's ``f_code``) is an ``__init__`` method.
+
+    Tools that wrap every method, such as the mutation tester mutmut, run a renamed
+    copy of it (``xǁTrainerǁ__init____mutmut_orig``); that counts too.
+    """
+    return code.co_name == "__init__" or "ǁ__init____mutmut" in code.co_name
+
+
 def is_int(value: Any) -> bool:
     """True for a Python or NumPy integer, False for a bool (``True`` is not a count)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-_POSITIVE = {"lr": 0.1, "batch_size": 32, "max_epochs": 10, "num_train": 1000}
-_NON_NEGATIVE = ("num_gpus", "num_workers", "gradient_clip_val", "num_val", "noise")
-_REAL = ("lr", "gradient_clip_val", "noise")
+def is_real(value: Any) -> bool:
+    """True for a real number: int, float, a NumPy number or a 0-d real tensor, no bool."""
+    if torch.is_tensor(value):
+        return value.ndim == 0 and not (
+            value.dtype.is_complex or value.dtype == torch.bool
+        )
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
-def check_hparams(owner: str, hparams: dict[str, Any]) -> None:
-    """Reject impossible hyperparameter values with a clear error (Section 3.2).
+# The arguments every chapter uses, with an example value for the messages.
+POSITIVE_INTEGERS = {
+    "batch_size": 32,
+    "max_epochs": 10,
+    "num_train": 1000,
+    "num_inputs": 784,
+    "num_outputs": 10,
+    "num_hiddens": 256,
+    "num_hiddens_1": 256,
+    "num_hiddens_2": 256,
+    "plot_train_per_epoch": 2,
+    "plot_valid_per_epoch": 1,
+}
+NON_NEGATIVE_INTEGERS = {"num_gpus": 1, "num_workers": 0, "num_val": 1000}
+POSITIVE_REALS = {"lr": 0.1}
+NON_NEGATIVE_REALS = {
+    "gradient_clip_val": 1.0,
+    "noise": 0.01,
+    "sigma": 0.01,
+    "wd": 0.003,
+    "lambd": 3.0,
+}
+KNOWN = POSITIVE_INTEGERS | NON_NEGATIVE_INTEGERS | POSITIVE_REALS | NON_NEGATIVE_REALS
 
-    ``lr``, ``batch_size``, ``max_epochs`` and ``num_train`` must be positive;
-    ``num_gpus``, ``num_workers``, ``gradient_clip_val``, ``num_val`` and
-    ``noise`` non-negative; all but ``lr``, ``gradient_clip_val`` and ``noise``
-    integers. ``owner`` names the class in the message.
+
+def check_hparams(owner: type | str, hparams: dict[str, Any]) -> None:
+    """Reject impossible values of the arguments every chapter uses (Section 3.2).
+
+    Counts (``batch_size``, ``max_epochs``, ``num_inputs``, ``num_hiddens``, ...)
+    must be positive integers, ``num_gpus``, ``num_workers`` and ``num_val``
+    integers from 0, ``lr`` a positive number, ``noise``, ``sigma``,
+    ``gradient_clip_val``, ``wd`` and ``lambd`` numbers from 0; every number
+    finite. A value that is not a number at all is refused only where one of
+    d2lutil's own classes takes the argument: a student's class may give
+    ``noise`` another meaning. ``owner`` is the class (or its name).
     """
+    name_of = owner if isinstance(owner, str) else owner.__name__
     for name, value in hparams.items():
-        if name not in (*_POSITIVE, *_NON_NEGATIVE):
+        if name not in KNOWN:
             continue
-        if name not in _REAL and not is_int(value):
-            raise TypeError(f"{owner}: {name} must be an integer, got {value!r}.")
-        real = is_int(value) or isinstance(value, (float, np.floating))
-        if not real or not math.isfinite(value):
-            raise TypeError(f"{owner}: {name} must be a finite number, got {value!r}.")
-        if name in _POSITIVE and value <= 0:
-            raise ValueError(
-                f"{owner}: {name} must be positive, got {value!r}; pass a value > 0 "
-                f"(for example {name}={_POSITIVE[name]})."
+        example = f"e.g. {name}={KNOWN[name]}"
+        if not is_real(value):
+            if isinstance(owner, str) or _package_takes(owner, name):
+                raise TypeError(
+                    f"{name_of}: {name} must be a number, got {value!r} "
+                    f"({type(value).__name__}); {example}."
+                )
+            continue
+        whole = name in POSITIVE_INTEGERS or name in NON_NEGATIVE_INTEGERS
+        if whole and not is_int(value):
+            raise TypeError(
+                f"{name_of}: {name} must be an integer (a count), got {value!r}; "
+                f"{example}."
             )
-        if name in _NON_NEGATIVE and value < 0:
-            raise ValueError(f"{owner}: {name} must be 0 or more, got {value!r}.")
+        number, positive = float(value), name in POSITIVE_INTEGERS | POSITIVE_REALS
+        if not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
+            need = "positive" if positive else "0 or more"
+            if not math.isfinite(number):  # inf passes the sign test, nan fails it
+                need += " and finite"
+            raise ValueError(
+                f"{name_of}: {name} must be {need}, got {value!r}; {example}."
+            )
 
 
-def check_size(size: Any, name: str = "resize") -> tuple[int, int]:
-    """Return ``size`` (an int or a pair of ints) as a (height, width) pair of ints."""
-    pair = (size, size) if is_int(size) else size
-    pairs = isinstance(pair, (tuple, list)) and len(pair) == 2
-    if not pairs or not all(is_int(s) and s > 0 for s in pair):
-        raise ValueError(
-            f"{name} must be a positive integer or a pair of them (height, width), "
-            f"got {size!r}; e.g. {name}=(28, 28)."
-        )
-    return int(pair[0]), int(pair[1])
+def _package_takes(owner: type, name: str) -> bool:
+    """True when one of d2lutil's classes among ``owner``'s bases takes argument ``name``."""
+    for cls in owner.__mro__:
+        if cls.__module__.startswith("d2lutil.") and "__init__" in vars(cls):
+            if name in inspect.signature(cls.__init__).parameters:
+                return True
+    return False
 
 
-def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
-    """Return ``params`` as a list, checking that it holds tensors to train (Section 3.4).
-
-    An optimizer needs at least one tensor, and each one created with
-    ``requires_grad=True``, or it could never change anything.
-    """
-    params = list(params)  # a list: a generator could be gone through only once
-    if not params or not all(torch.is_tensor(p) and p.requires_grad for p in params):
-        raise ValueError(
-            "an optimizer needs a non-empty list of tensors created with "
-            f"requires_grad=True, got {len(params)} item(s); e.g. SGD([w, b], lr=0.1)."
-        )
-    return params
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available for new data (Linux's MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read(), re.M)
-    except OSError:  # not Linux
-        return None
-    return int(found.group(1)) * 1024 if found else None
-
-
-def check_memory(num_images: int, resize: Any) -> tuple[int, int]:
-    """Refuse up front, with the estimated size, images that will not fit in memory (Section 4.2).
-
-    ``num_images`` float32 images of size ``resize`` (checked by ``check_size``)
-    are compared with ``available_memory()``; returns the (height, width) pair.
-    """
-    size = check_size(resize)
-    need, have = num_images * size[0] * size[1] * 4, available_memory()
-    if have is not None and need > have:
-        raise MemoryError(
-            f"{num_images:,} images resized to {size} need about {need / 1e9:.1f} GB, "
-            f"but only {have / 1e9:.1f} GB of memory is available; use a smaller "
-            "resize (Fashion-MNIST's images are 28 x 28) or a machine with more memory."
-        )
-    return size
-
-
-def check_w_b(w: torch.Tensor, b: Any) -> None:
-    """Check that ``w`` is a 1-D float weight tensor and ``b`` a single number (Section 3.3)."""
-    if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
-        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-        raise ValueError(
-            f"w must be a 1-D tensor of weights, one per feature, got {got}; "
-            "e.g. w=torch.tensor([2, -3.4])."
-        )
-    if not w.dtype.is_floating_point:
-        raise TypeError(
-            f"w must hold floats, got a {w.dtype} tensor; e.g. w=torch.tensor([2.0, -3.4])."
-        )
-    if (
-        (b.numel() != 1)
-        if torch.is_tensor(b)
-        else not (is_int(b) or isinstance(b, float))
-    ):
-        got = f"a tensor of shape {tuple(b.shape)}" if torch.is_tensor(b) else repr(b)
-        raise TypeError(f"b must be a single number (the bias), got {got}; e.g. b=4.2.")
-
-
-# Looking at label values on a GPU waits for the GPU; do it on the first call
-# and then every LABEL_CHECK_EVERY calls there (always on the CPU, where it is free).
-LABEL_CHECK_EVERY = 100
-_label_calls = {"n": 0}
-
-
-def check_labels(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
-    """Return ``y`` as int64 class indices that fit predictions ``y_hat`` (Section 4.3).
-
-    ``y_hat`` holds one row of scores per label (its last dimension is the
-    number of classes); ``y`` must hold as many labels as ``y_hat`` has rows.
-    Float labels are accepted when they are whole numbers, as d2l's are.
-    Anything else (a 1-D ``y_hat``, counts that differ, labels out of range)
-    raises an error that names both shapes.
-    """
-    shapes = f"predictions {tuple(y_hat.shape)}, labels {tuple(y.shape)}"
-    if y_hat.ndim < 2 or y.numel() != y_hat[..., 0].numel():
-        raise ValueError(
-            f"need one row of class scores per label, got {shapes}; for one example "
-            "use y_hat.reshape(1, -1), and check that labels and predictions agree."
-        )
-    if y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"labels must be class indices, got a {y.dtype} tensor.")
-    _label_calls["n"] += 1
-    look = y.device.type == "cpu" or _label_calls["n"] % LABEL_CHECK_EVERY == 1
-    if look and y.numel() and y.dtype.is_floating_point and (y != y.round()).any():
-        raise TypeError("float labels must be whole numbers (class indices).")
-    q = y_hat.shape[-1]
-    if look and y.numel() and (int(y.min()) < 0 or int(y.max()) >= q):
-        raise ValueError(
-            f"labels must lie between 0 and {q - 1} (the model has {q} outputs), got "
-            f"labels from {int(y.min())} to {int(y.max())}. Check the labels of the "
-            "data, or give the model as many outputs as there are classes."
-        )
-    return y.long()
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _short_repr(value: Any) -> str:

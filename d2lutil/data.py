@@ -1,4 +1,4 @@
-"""Data: data modules and a fast in-memory loader.
+"""Data: data modules, a fast in-memory loader, and the checks of their arguments.
 
 ``DataModule`` (Section 3.2) hands the Trainer its training and validation
 loaders. A whole dataset is kept in memory as tensors; ``TensorLoader`` makes
@@ -19,21 +19,39 @@ from __future__ import annotations
 import math
 import operator
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ._datasets import DATA_URL, data_dir, download, extract, fashion_mnist_array
-from .base import HyperParameters, check_hparams, check_memory, check_w_b
+from .base import HyperParameters, check_hparams, is_int, is_real
 from .plotting import show_images
 
 __all__ = [
-    "data_dir", "DataModule", "TensorLoader", "SyntheticRegressionData",
-    "FashionMNIST", "load_fashion_mnist", "download", "extract", "DATA_URL"
-]  # fmt: skip
-__all__ += ["k_fold_indices", "SensorArrayData"]
+    "data_dir",
+    "DataModule",
+    "TensorLoader",
+    "SyntheticRegressionData",
+    "FashionMNIST",
+    "load_fashion_mnist",
+    "read_fashion_mnist",
+    "check_w_b",
+    "check_size",
+    "check_memory",
+    "check_class_numbers",
+    "download",
+    "extract",
+    "DATA_URL",
+    "k_fold_indices",
+    "SensorArrayData",
+]
+
+Size = tuple[int, int]  # (height, width) of an image
 
 
 class TensorLoader:
@@ -46,9 +64,15 @@ class TensorLoader:
     batch holds the remaining examples and may be smaller.
     """
 
-    def __init__(self, tensors, batch_size, shuffle=False, seed=None):
+    def __init__(
+        self,
+        tensors: Sequence[torch.Tensor],
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ):
+        _check_loader_args(tensors, batch_size)
         self.tensors = tuple(tensors)
-        _check_loader_args(self.tensors, batch_size)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = int(torch.randint(2**62, ())) if seed is None else int(seed)
@@ -64,15 +88,17 @@ class TensorLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         n = self.num_examples
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
-        if order is not None:  # indices on the data's device: no copy per batch
-            order = order.to(self.tensors[0].device)
-        for start in range(0, n, self.batch_size):
-            if order is None:  # slices: views, no copy
+        if not self.shuffle:  # slices: views, no copy
+            for start in range(0, n, self.batch_size):
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
-            else:
-                idx = order[start : start + self.batch_size]
-                yield tuple(t.index_select(0, idx) for t in self.tensors)
+            return
+        order = torch.randperm(n, generator=self.generator)
+        order = order.to(
+            self.tensors[0].device
+        )  # on the data's device: no copy per batch
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield tuple(t.index_select(0, idx) for t in self.tensors)
 
     def to(self, device: torch.device | str) -> TensorLoader:
         """Copy the loader's tensors to ``device`` once (in place) and return the loader."""
@@ -124,7 +150,12 @@ class DataModule(HyperParameters):
         """Return the validation loader (Section 3.2)."""
         return self.get_dataloader(train=False)
 
-    def get_tensorloader(self, tensors, train, indices=slice(0, None)) -> TensorLoader:
+    def get_tensorloader(
+        self,
+        tensors: Sequence[torch.Tensor],
+        train: bool,
+        indices: slice | torch.Tensor = slice(0, None),
+    ) -> TensorLoader:
         """Return a loader over the rows ``indices`` of ``tensors``, shuffled if ``train`` (Section 3.3)."""
         selected = [tensor[indices] for tensor in tensors]
         return TensorLoader(selected, self.batch_size, shuffle=train)
@@ -133,7 +164,15 @@ class DataModule(HyperParameters):
 class SyntheticRegressionData(DataModule):
     """Synthetic data for linear regression: y = Xw + b + noise (Section 3.3)."""
 
-    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32):
+    def __init__(
+        self,
+        w: torch.Tensor,
+        b: float,
+        noise: float = 0.01,
+        num_train: int = 1000,
+        num_val: int = 1000,
+        batch_size: int = 32,
+    ):
         super().__init__()
         self.save_hyperparameters()
         check_w_b(w, b)
@@ -159,25 +198,41 @@ class FashionMNIST(DataModule):
     Images are resized only when ``resize`` differs from (28, 28).
     """
 
-    def __init__(self, batch_size: int = 64, resize=(28, 28), root=None):
+    def __init__(
+        self,
+        batch_size: int = 64,
+        resize: int | Size = (28, 28),
+        root: str | os.PathLike | None = None,
+    ):
         super().__init__(root=root)
         self.save_hyperparameters()
-        check_memory(70_000, resize)  # both splits, before loading either
+        # The memory for both splits, checked once before loading either:
+        size = check_memory(70_000, resize)  # the checked (height, width)
         self.train = TensorDataset(
-            *load_fashion_mnist(train=True, resize=resize, root=root)
+            *read_fashion_mnist(train=True, size=size, root=root)
         )
-        self.val = TensorDataset(
-            *load_fashion_mnist(train=False, resize=resize, root=root)
-        )
+        self.val = TensorDataset(*read_fashion_mnist(train=False, size=size, root=root))
 
-    def text_labels(self, indices) -> list[str]:
+    def text_labels(self, indices: Iterable[int] | torch.Tensor) -> list[str]:
         """Return the names of the classes with numbers ``indices`` (Section 4.2).
 
-        ``indices`` may be a tensor (on any device), a list or a range.
+        ``indices`` may be a tensor (on any device), a list, a range or one
+        number; float labels that are whole numbers are accepted, as in d2l.
         """
-        names = ("t-shirt", "trouser", "pullover", "dress", "coat",
-                 "sandal", "shirt", "sneaker", "bag", "ankle boot")  # fmt: skip
-        numbers = torch.as_tensor(indices).tolist()  # plain Python ints
+        names = (
+            "t-shirt",
+            "trouser",
+            "pullover",
+            "dress",
+            "coat",
+            "sandal",
+            "shirt",
+            "sneaker",
+            "bag",
+            "ankle boot",
+        )
+        numbers = torch.as_tensor(indices).tolist()  # plain Python numbers
+        numbers = check_class_numbers(numbers, len(names))  # ints from 0 to 9
         return [names[k] for k in numbers]
 
     def get_dataloader(self, train: bool) -> TensorLoader:
@@ -185,7 +240,13 @@ class FashionMNIST(DataModule):
         tensors = (self.train if train else self.val).tensors
         return self.get_tensorloader(tensors, train)
 
-    def visualize(self, batch, nrows: int = 1, ncols: int = 8, labels=None) -> None:
+    def visualize(
+        self,
+        batch: Sequence[torch.Tensor],
+        nrows: int = 1,
+        ncols: int = 8,
+        labels: list[str] | None = None,
+    ) -> None:
         """Show the images of ``batch`` with their class names as titles (Section 4.2).
 
         ``labels``, if given, replaces the class names as titles.
@@ -196,41 +257,172 @@ class FashionMNIST(DataModule):
 
 
 def load_fashion_mnist(
-    train=True, resize=(28, 28), root=None
-) -> tuple[torch.Tensor, ...]:
+    train: bool = True,
+    resize: int | Size = (28, 28),
+    root: str | os.PathLike | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST as tensors: images (N, 1, H, W) float32 in [0, 1], labels (N,) int64.
 
     ``train=True`` gives the 60,000 training examples, ``False`` the 10,000
-    test examples. Files come from ``root``, the data directory, Debian's copy
-    or a verified download, in that order.
+    test examples (Section 4.2). Files come from ``root``, the data directory,
+    Debian's copy or a verified download, in that order. ``check_memory``
+    refuses first a ``resize`` whose images would not fit in memory.
     """
     size = check_memory(60_000 if train else 10_000, resize)
+    return read_fashion_mnist(train, size, root)
+
+
+def read_fashion_mnist(
+    train: bool = True,
+    size: Size = (28, 28),
+    root: str | os.PathLike | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``load_fashion_mnist`` without the memory check, for a checked ``size`` (Section 4.2).
+
+    ``FashionMNIST`` checks the memory of both splits once, then reads each.
+    Images are filled into one preallocated tensor, 4,096 at a time, resized
+    (bilinear, antialiased) only when ``size`` differs from (28, 28).
+    """
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(
+            "train must be True (the 60,000 training images) or False (the 10,000 "
+            f"test images, our validation set), got {train!r}; e.g. "
+            "load_fashion_mnist(train=False)."
+        )
     split = "train" if train else "t10k"
     images = fashion_mnist_array(f"{split}-images-idx3-ubyte", root)
     labels = fashion_mnist_array(f"{split}-labels-idx1-ubyte", root)
-    X = torch.empty(len(images), 1, *size)  # filled in place, a chunk at a time
+    X = torch.empty(len(images), 1, *size)
     for i in range(0, len(images), 4096):
         part = torch.tensor(images[i : i + 4096]).unsqueeze(1).float().div_(255)
-        if size != tuple(part.shape[-2:]):  # bilinear, antialiased
+        if tuple(size) != tuple(part.shape[-2:]):
             part = F.interpolate(part, size=size, mode="bilinear", antialias=True)
             part.clamp_(0, 1)
         X[i : i + 4096] = part
     return X, torch.from_numpy(labels.astype("int64"))
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- checks
 
 
-def _check_loader_args(tensors: tuple[torch.Tensor, ...], batch_size: int) -> None:
-    check_hparams("TensorLoader", {"batch_size": batch_size})
-    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
+def check_w_b(w: torch.Tensor, b: Any) -> None:
+    """Check that ``w`` is a 1-D float weight tensor and ``b`` one number (Section 3.3).
+
+    Every weight and the bias must be finite: one ``nan`` makes every label
+    ``nan``. ``b`` may be a Python or NumPy number or a one-element tensor.
+    """
+    if not isinstance(w, torch.Tensor) or w.ndim != 1 or len(w) == 0:
+        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
+        raise ValueError(
+            f"w must be a 1-D tensor of weights, one per feature, got {got}; "
+            "e.g. w=torch.tensor([2, -3.4])."
+        )
+    features = torch.get_default_dtype()  # the dtype of torch.randn's features
+    if w.dtype != features:
+        numpy = " (NumPy's default)" if w.dtype == torch.float64 else ""
         raise TypeError(
-            "TensorLoader needs one or more tensors of at least one dimension."
+            f"w must hold {features} numbers, as the features do, got a {w.dtype} "
+            f"tensor{numpy}; e.g. w=torch.tensor([2.0, -3.4]) or w.to({features})."
+        )
+    if not torch.isfinite(w).all():
+        raise ValueError(
+            f"w must hold finite numbers, got {w.tolist()}, which would make labels "
+            "nan; e.g. w=torch.tensor([2, -3.4])."
+        )
+    if torch.is_tensor(b):
+        one_number = b.numel() == 1 and not b.dtype.is_complex
+    else:
+        one_number = is_real(b)
+    if not one_number:
+        got = f"a tensor of shape {tuple(b.shape)}" if torch.is_tensor(b) else repr(b)
+        raise TypeError(f"b must be a single number (the bias), got {got}; e.g. b=4.2.")
+    bias = float(b.detach()) if torch.is_tensor(b) else float(b)
+    if not math.isfinite(bias):
+        raise ValueError(
+            f"b must be a finite number, got {bias}, which would make every label "
+            "nan; e.g. b=4.2."
+        )
+
+
+def check_class_numbers(numbers: Any, num_classes: int) -> list[int]:
+    """Return class numbers (one or several, ints or whole floats) as a list of ints (Section 4.2).
+
+    Each must lie between 0 and ``num_classes - 1``: a negative number would
+    silently count from the end of the list of names.
+    """
+    numbers = numbers if isinstance(numbers, list) else [numbers]
+    for k in numbers:
+        if isinstance(k, bool) or not is_real(k) or not math.isfinite(k) or k != int(k):
+            raise TypeError(
+                f"class numbers must be whole numbers, got {k!r}; e.g. "
+                "text_labels([0, 9]) or text_labels(y) for a tensor of labels."
+            )
+        if not 0 <= k < num_classes:
+            raise ValueError(
+                f"class numbers lie between 0 and {num_classes - 1}, got {int(k)}; "
+                f"e.g. text_labels(range({num_classes})) for every name."
+            )
+    return [int(k) for k in numbers]
+
+
+def check_size(size: Any, name: str = "resize") -> Size:
+    """Return ``size`` (an int or a pair of ints) as a (height, width) pair of ints."""
+    pair = (size, size) if is_int(size) else size
+    is_pair = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not is_pair or not all(is_int(s) and s > 0 for s in pair):
+        raise ValueError(
+            f"{name} must be a positive integer or a pair of them (height, width), "
+            f"got {size!r}; e.g. {name}=(28, 28)."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new data (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read(), re.M)
+    except OSError:  # not Linux
+        return None
+    return int(found.group(1)) * 1024 if found else None
+
+
+def check_memory(num_images: int, resize: Any) -> Size:
+    """Refuse up front, with the estimated size, images that will not fit in memory (Section 4.2).
+
+    ``num_images`` float32 images of size ``resize`` (checked by ``check_size``)
+    are compared with ``available_memory()``; returns the (height, width) pair.
+    """
+    size = check_size(resize)
+    need, have = num_images * size[0] * size[1] * 4, available_memory()
+    if have is not None and need > have:
+        raise MemoryError(
+            f"{num_images:,} images resized to {size} need about {need / 1e9:.1f} GB, "
+            f"but only {have / 1e9:.1f} GB of memory is available; use a smaller "
+            "resize (Fashion-MNIST's images are 28 x 28) or a machine with more memory."
+        )
+    return size
+
+
+def _check_loader_args(tensors: Any, batch_size: int) -> None:
+    check_hparams(TensorLoader, {"batch_size": batch_size})
+    if torch.is_tensor(tensors):
+        raise TypeError(
+            "TensorLoader takes a tuple of tensors, got one tensor of shape "
+            f"{tuple(tensors.shape)}, whose rows it would take for tensors; e.g. "
+            "TensorLoader((X, y), batch_size=32), or TensorLoader((X,), 32) for one."
+        )
+    tensors = tuple(tensors)
+    if not tensors or not all(torch.is_tensor(t) and t.ndim > 0 for t in tensors):
+        got = ", ".join(type(t).__name__ for t in tensors) or "nothing"
+        raise TypeError(
+            "TensorLoader needs one or more tensors of at least one dimension, got "
+            f"{got}; e.g. TensorLoader((torch.tensor(X), torch.tensor(y)), 32)."
         )
     if len({len(t) for t in tensors}) != 1:
         raise ValueError(
             "the tensors must have the same number of examples (first dimension), "
-            f"got {[len(t) for t in tensors]}."
+            f"got {[len(t) for t in tensors]}; e.g. TensorLoader((X[:n], y[:n]), 32)."
         )
 
 
@@ -283,10 +475,15 @@ class SensorArrayData(DataModule):
     """
 
     def __init__(
-        self, num_train: int = 20, num_val: int = 1000, num_sensors: int = 30,
-        num_gases: int = 5, noise: float = 1.0, label_noise: float = 0.3,
+        self,
+        num_train: int = 20,
+        num_val: int = 1000,
+        num_sensors: int = 30,
+        num_gases: int = 5,
+        noise: float = 1.0,
+        label_noise: float = 0.3,
         batch_size: int = 5,
-    ):  # fmt: skip
+    ):
         super().__init__()
         self.save_hyperparameters()
         if min(num_sensors, num_gases) < 1 or not label_noise >= 0:

@@ -5,6 +5,8 @@ helpers below pick the device, so no notebook names one. CUDA comes first, then
 Apple's MPS, then the CPU.
 """
 
+from numbers import Integral
+
 import torch
 
 __all__ = ["cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus"]
@@ -31,7 +33,7 @@ def gpu(i: int = 0) -> torch.device:
     Raises a ValueError when there is no such GPU; ``try_gpu(i)`` falls back to
     the CPU instead.
     """
-    _check_gpu_index(i)
+    _check_gpu_index(i, "gpu")
     if torch.cuda.is_available():
         return torch.device(f"cuda:{i}")
     return torch.device("mps")
@@ -39,6 +41,7 @@ def gpu(i: int = 0) -> torch.device:
 
 def try_gpu(i: int = 0) -> torch.device:
     """Return ``gpu(i)`` if that GPU exists, otherwise ``cpu()`` (Section 4.4)."""
+    _check_index(i, "try_gpu")
     return gpu(i) if num_gpus() > i else cpu()
 
 
@@ -47,9 +50,24 @@ def try_all_gpus() -> list[torch.device]:
     return [gpu(i) for i in range(num_gpus())] or [cpu()]
 
 
-def _check_gpu_index(i: int) -> None:
-    if isinstance(i, bool) or not isinstance(i, int) or i < 0:
-        raise ValueError(f"gpu(i) needs a non-negative integer index, got {i!r}.")
+def _check_index(i: object, caller: str) -> None:
+    """A GPU's number is an integer from 0: not a name, a device, a float or a bool."""
+    if isinstance(i, Integral) and not isinstance(i, bool) and i >= 0:
+        return
+    if isinstance(i, str):
+        hint = f"for a device by its name use torch.device({i!r})"
+    elif isinstance(i, torch.device):
+        hint = "a torch.device needs no lookup: use it as it is"
+    else:
+        hint = "or d2l.try_gpu() for the first GPU"
+    raise ValueError(
+        f"{caller}(i) takes the number of a GPU, a non-negative integer index, got "
+        f"{i!r}; e.g. d2l.{caller}(0); {hint}."
+    )
+
+
+def _check_gpu_index(i: int, caller: str) -> None:
+    _check_index(i, caller)
     n = num_gpus()
     if i >= n:
         have = "no GPU" if n == 0 else f"{n} GPU(s), numbered 0 to {n - 1}"

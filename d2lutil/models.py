@@ -1,32 +1,44 @@
 """Models: linear regression, softmax regression and multilayer perceptrons.
 
 Each model comes twice, as the chapters teach it: from scratch (parameters as
-tensors, our own loss) and concise (``torch.nn`` layers and losses).
+tensors, our own loss) and concise (``torch.nn`` layers and losses). The losses
+and the accuracy check their labels with ``check_labels``.
 """
 
 from collections import OrderedDict
-from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import check_labels
 from .training import SGD, Module
 
 __all__ = [
-    "LinearRegressionScratch", "LinearRegression", "Classifier",
-    "SoftmaxRegressionScratch", "SoftmaxRegression", "MLPScratch", "MLP", "softmax",
-    "cross_entropy", "relu"
-]  # fmt: skip
-__all__ += ["l2_penalty", "WeightDecayScratch", "WeightDecay"]
+    "LinearRegressionScratch",
+    "LinearRegression",
+    "Classifier",
+    "SoftmaxRegressionScratch",
+    "SoftmaxRegression",
+    "MLPScratch",
+    "MLP",
+    "softmax",
+    "cross_entropy",
+    "relu",
+    "check_labels",
+    "check_targets",
+    "check_probabilities",
+    "l2_penalty",
+    "WeightDecayScratch",
+    "WeightDecay",
+]
 
 
 class LinearRegressionScratch(Module):
     """Linear regression from scratch (Section 3.4).
 
-    ``w`` and ``b`` are plain tensors with ``requires_grad=True``;
-    ``model.to(device)`` moves them too (see ``Module``).
+    ``w`` and ``b`` are created as tensors with ``requires_grad=True``; assigned
+    to the model, they become its parameters (see ``Module``).
     """
 
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
@@ -41,6 +53,7 @@ class LinearRegressionScratch(Module):
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return half the mean of the squared errors."""
+        y = check_targets(y, y_hat)  # the shape of y_hat, or a clear error
         return ((y_hat - y) ** 2).mean() / 2
 
     def configure_optimizers(self) -> SGD:
@@ -64,6 +77,7 @@ class LinearRegression(Module):
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the mean squared error (no factor 1/2)."""
+        y = check_targets(y, y_hat)  # the shape of y_hat, or a clear error
         return F.mse_loss(y_hat, y)
 
     def get_w_b(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +95,9 @@ class Classifier(Module):
         self.plot("loss", self.loss(Y_hat, Y), train=False)
         self.plot("acc", self.accuracy(Y_hat, Y), train=False)
 
-    def accuracy(self, Y_hat, Y, averaged=True) -> torch.Tensor:
+    def accuracy(
+        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
+    ) -> torch.Tensor:
         """Return the fraction of correct predictions, or one 0/1 per example (Section 4.3).
 
         Extra leading dimensions are flattened: one value per label.
@@ -90,7 +106,9 @@ class Classifier(Module):
         correct = (Y_hat.argmax(dim=-1).flatten() == Y.flatten()).float()
         return correct.mean() if averaged else correct
 
-    def loss(self, Y_hat, Y, averaged=True) -> torch.Tensor:
+    def loss(
+        self, Y_hat: torch.Tensor, Y: torch.Tensor, averaged: bool = True
+    ) -> torch.Tensor:
         """Return the cross-entropy of logits ``Y_hat`` for labels ``Y``, or one per example (Section 4.5).
 
         Extra leading dimensions are flattened: one loss per label.
@@ -113,26 +131,28 @@ def softmax(X: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean of -log(probability of the true class) (Section 4.4)."""
+    check_probabilities(y_hat)  # a matrix of probabilities, one row per example
     y = check_labels(y, y_hat)
     p_true = y_hat.gather(1, y.reshape(-1, 1))  # row i: the entry in column y[i]
     return -p_true.log().mean()
 
 
 class SoftmaxRegressionScratch(Classifier):
-    """Softmax regression from scratch (Section 4.4)."""
+    """Softmax regression from scratch (Section 4.4).
 
-    def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
+    ``W`` and ``b`` become the model's parameters when they are assigned (see
+    ``Module``), so ``parameters()`` yields them, in that order.
+    """
+
+    def __init__(
+        self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.W = torch.normal(
             0.0, sigma, size=(num_inputs, num_outputs), requires_grad=True
         )
         self.b = torch.zeros(num_outputs, requires_grad=True)
-
-    def parameters(self) -> Iterator[torch.Tensor]:
-        """Yield the tensors to train, W and b, as ``nn.Module.parameters`` yields its own."""
-        yield self.W
-        yield self.b
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten each image into a row of pixels and return its class probabilities."""
@@ -169,7 +189,14 @@ def relu(X: torch.Tensor) -> torch.Tensor:
 class MLPScratch(Classifier):
     """A multilayer perceptron with one hidden layer, from scratch (Section 5.2)."""
 
-    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+    def __init__(
+        self,
+        num_inputs: int,
+        num_outputs: int,
+        num_hiddens: int,
+        lr: float,
+        sigma: float = 0.01,
+    ):
         super().__init__()
         self.save_hyperparameters()
 
@@ -204,6 +231,177 @@ class MLP(Classifier):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of ``X``."""
         return self.net(X)
+
+
+# Looking at values on a GPU waits for the GPU; the checks below do it on the first
+# call and then every LABEL_CHECK_EVERY calls there (always on the CPU, where it is free).
+LABEL_CHECK_EVERY = 100
+_label_calls = {"n": 0}
+_probability_calls = {"n": 0}
+
+
+def _look(tensor: torch.Tensor, calls: dict[str, int]) -> bool:
+    calls["n"] += 1
+    return tensor.device.type == "cpu" or calls["n"] % LABEL_CHECK_EVERY == 1
+
+
+def check_targets(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    """Return ``y``, checked to be targets of the shape of the predictions ``y_hat`` (Section 3.4).
+
+    A squared loss compares each prediction with its own target. Predictions of
+    shape (n, 1) against targets (n,) would broadcast to an (n, n) matrix that
+    compares every prediction with every target, and training would converge,
+    silently, to the wrong model.
+    """
+    for value, what in ((y_hat, "predictions"), (y, "targets")):
+        if not torch.is_tensor(value):
+            raise TypeError(
+                f"the {what} must be a tensor, got {type(value).__name__}; e.g. "
+                "loss(model(X), y) with tensors X and y."
+            )
+    if y.shape != y_hat.shape:
+        try:
+            spread = tuple(torch.broadcast_shapes(y.shape, y_hat.shape))
+        except RuntimeError:
+            spread = None
+        effect = (
+            f" would broadcast to {spread}, comparing predictions with other examples' "
+            "targets,"
+            if spread is not None
+            else ""
+        )
+        raise ValueError(
+            f"predictions of shape {tuple(y_hat.shape)} and targets of shape "
+            f"{tuple(y.shape)} differ: a squared loss compares each prediction with its "
+            f"own target, and these{effect} so training would learn the wrong model. "
+            "Make them agree, e.g. targets y of shape (n, 1) and a forward that returns "
+            "one column, X @ w + b with w of shape (num_inputs, 1)."
+        )
+    if y.numel() == 0:
+        raise ValueError(
+            f"an empty batch: predictions and targets of shape {tuple(y.shape)}; the "
+            "loss of no examples is not a number. Check how the batch was selected, "
+            "e.g. X[:32], y[:32]."
+        )
+    return y
+
+
+def check_probabilities(y_hat: torch.Tensor) -> None:
+    """Check that ``y_hat`` is a matrix of probabilities, one row per example (Section 4.4).
+
+    Raw scores (logits) instead of probabilities make ``cross_entropy`` take the
+    log of negative numbers. The values are looked at as the labels are.
+    """
+    if not torch.is_tensor(y_hat) or not y_hat.dtype.is_floating_point:
+        got = (
+            f"a {y_hat.dtype} tensor"
+            if torch.is_tensor(y_hat)
+            else type(y_hat).__name__
+        )
+        raise TypeError(
+            f"cross_entropy takes probabilities as a float tensor, got {got}; e.g. "
+            "cross_entropy(softmax(logits), y)."
+        )
+    if y_hat.ndim != 2:
+        raise ValueError(
+            f"cross_entropy takes a matrix of probabilities, one row per example, got "
+            f"shape {tuple(y_hat.shape)}; flatten the leading dimensions of both, e.g. "
+            "cross_entropy(y_hat.reshape(-1, y_hat.shape[-1]), y.reshape(-1))."
+        )
+    if y_hat.numel() and _look(y_hat, _probability_calls):
+        values = y_hat.detach()  # read without a warning about gradients
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"cross_entropy takes probabilities, numbers from 0 to 1, got values "
+                f"from {low:.4g} to {high:.4g}, which look like scores (logits); apply "
+                "softmax first, e.g. cross_entropy(softmax(logits), y), or use "
+                "F.cross_entropy(logits, y), which takes the logits."
+            )
+
+
+def check_labels(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    """Return ``y`` as int64 class indices that fit predictions ``y_hat`` (Section 4.3).
+
+    ``y_hat`` holds one row of scores per label (its last dimension is the
+    number of classes) and ``y`` one label per row: the shape of ``y_hat``
+    without its last dimension, as a column with a trailing 1, or flattened.
+    Lists and NumPy arrays of labels are turned into tensors; float labels are
+    accepted when they are whole numbers, as d2l's are. Anything else (one-hot
+    rows, shapes that do not line up, an empty batch, labels out of range,
+    predictions that are not numbers) raises an error naming both shapes.
+    """
+    if not torch.is_tensor(y_hat):
+        raise TypeError(
+            f"the predictions must be a tensor of class scores, got "
+            f"{type(y_hat).__name__}; e.g. accuracy(model(X), y)."
+        )
+    if isinstance(y, (list, tuple, range, np.ndarray)):
+        y = torch.as_tensor(np.asarray(y), device=y_hat.device)
+    if not torch.is_tensor(y):
+        raise TypeError(
+            f"the labels must be class indices in a tensor, got {type(y).__name__}; "
+            "e.g. y = torch.tensor([0, 2, 1])."
+        )
+    shapes = f"predictions {tuple(y_hat.shape)}, labels {tuple(y.shape)}"
+    rows = y_hat.shape[:-1]
+    if y_hat.ndim >= 2 and y_hat.shape[-1] > 1 and y.shape == y_hat.shape:
+        raise ValueError(
+            f"the labels have the shape of the predictions ({shapes}): they look like "
+            "one-hot rows (or probabilities), and must be class indices, one per row; "
+            "e.g. y.argmax(dim=-1)."
+        )
+    lined_up = y.shape in (rows, (*rows, 1)) or (y.ndim == 1 and len(y) == rows.numel())
+    if y_hat.ndim < 2 or not lined_up:
+        if y_hat.ndim < 2:
+            hint = "for the scores of one example, e.g. y_hat.reshape(1, -1)"
+        elif y.ndim > 1 and sorted(y.shape) == sorted(rows):
+            hint = f"the labels look transposed, e.g. y.T, of shape {tuple(rows)}"
+        else:
+            hint = "take both from the same examples, e.g. accuracy(model(X), y)"
+        raise ValueError(
+            f"need one row of class scores per label, got {shapes}; {hint}."
+        )
+    if y.numel() == 0:
+        raise ValueError(
+            f"an empty batch: {shapes}; the loss and the accuracy of no examples are "
+            "not numbers. Check how the batch was selected, e.g. X[:32], y[:32]."
+        )
+    if y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(
+            f"labels must be class indices, got a {y.dtype} tensor; e.g. "
+            "y = torch.tensor([0, 2, 1])."
+        )
+    if not _look(y, _label_calls):
+        return y.long()
+    if y_hat.dtype.is_floating_point and not torch.isfinite(y_hat).all():
+        bad = int((~torch.isfinite(y_hat)).reshape(-1, y_hat.shape[-1]).any(1).sum())
+        raise FloatingPointError(
+            f"the predictions hold nan or inf in {bad} of {rows.numel()} rows, so "
+            "they predict no class. In training this means the model diverged: "
+            "create it again with a smaller lr; otherwise check the inputs, e.g. "
+            "torch.isfinite(X).all()."
+        )
+    if y.dtype.is_floating_point:
+        if not torch.isfinite(y).all():
+            raise ValueError(
+                "the labels hold nan or inf, not class indices; check the data, e.g. "
+                "torch.isfinite(y).all()."
+            )
+        if (y != y.round()).any():
+            raise TypeError(
+                "float labels must be whole numbers (class indices), got fractions "
+                f"such as {float(y[y != y.round()][0])}; e.g. y = torch.tensor([0, 2, 1])."
+            )
+    q = y_hat.shape[-1]
+    if int(y.min()) < 0 or int(y.max()) >= q:
+        raise ValueError(
+            f"labels must lie between 0 and {q - 1} (the model has {q} outputs), got "
+            f"labels from {int(y.min())} to {int(y.max())}. Check the labels of the "
+            f"data, or give the model as many outputs as there are classes, e.g. "
+            f"num_outputs={int(y.max()) + 1}."
+        )
+    return y.long()
 
 
 def l2_penalty(w: torch.Tensor) -> torch.Tensor:
@@ -370,9 +568,14 @@ class DropoutMLP(Classifier):
 
 
 __all__ += [
-    "xavier_std", "he_std", "init_xavier", "init_he", "dropout_layer",
-    "DropoutMLPScratch", "DropoutMLP"
-]  # fmt: skip
+    "xavier_std",
+    "he_std",
+    "init_xavier",
+    "init_he",
+    "dropout_layer",
+    "DropoutMLPScratch",
+    "DropoutMLP",
+]
 
 
 # Lazy layers on torch 2.0-2.3 (appended for issue 20, the tested floors). Those releases

@@ -10,20 +10,29 @@ import io
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .base import HyperParameters
+from .base import HyperParameters, is_real
 
 __all__ = [
-    "use_svg_display", "set_figsize", "set_axes", "plot", "as_curves",
-    "show_images", "ProgressBoard", "board_mode"
-]  # fmt: skip
+    "use_svg_display",
+    "set_figsize",
+    "set_axes",
+    "plot",
+    "as_curves",
+    "show_images",
+    "ProgressBoard",
+    "board_mode",
+    "check_curves",
+]
 
 BOARD_MODES = ("live", "record", "terminal", "off")
 BOARD_ENV = "D2LUTIL_BOARD"
@@ -32,11 +41,9 @@ LIVE_INTERVAL_S = 0.5  # live mode: at most two figure updates a second
 TERMINAL_INTERVAL_S = 0.1
 
 
-def use_svg_display():
+def use_svg_display() -> None:
     """Show figures as deterministic SVG on a white background (Section 2.4)."""
-    matplotlib.rcParams["svg.hashsalt"] = (
-        "d2lutil"  # fixed ids: the same SVG text every run
-    )
+    matplotlib.rcParams["svg.hashsalt"] = "d2lutil"  # fixed ids: the same SVG every run
     matplotlib.rcParams["figure.facecolor"] = "white"  # readable in dark mode too
     matplotlib.rcParams["savefig.facecolor"] = "white"
     if "IPython" in sys.modules:
@@ -45,14 +52,24 @@ def use_svg_display():
         set_matplotlib_formats("svg", metadata={"Date": None})
 
 
-def set_figsize(figsize=(3.5, 2.5)):
+def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     """Use SVG display and set the default figure size in inches (Section 2.4)."""
     use_svg_display()
     plt.rcParams["figure.figsize"] = figsize
 
 
-def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+def set_axes(
+    axes: Axes,
+    xlabel: str | None,
+    ylabel: str | None,
+    xlim: tuple[float, float] | None,
+    ylim: tuple[float, float] | None,
+    xscale: str,
+    yscale: str,
+    legend: list[str] | None,
+) -> None:
     """Set labels, limits, scales and legend of matplotlib ``axes`` (Section 2.4)."""
+    axes = plt.gca() if axes is None else axes  # None: the current panel, as in plot
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_xscale(xscale)
@@ -64,7 +81,7 @@ def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
     axes.grid()
 
 
-def as_curves(data):
+def as_curves(data: Any) -> list[np.ndarray]:
     """A list of 1-D NumPy arrays: one curve (a 1-D array, tensor or list of numbers) or several."""
     one = getattr(data, "ndim", None) == 1 or (
         isinstance(data, (list, tuple)) and len(data) > 0 and np.isscalar(data[0])
@@ -77,17 +94,25 @@ def as_curves(data):
 
 
 def plot(
-    X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
-    xscale="linear", yscale="linear", fmts=("-", "m--", "g-.", "r:"),
-    figsize=(3.5, 2.5), axes=None,
-):  # fmt: skip
+    X: Any,
+    Y: Any = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    legend: list[str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    xscale: str = "linear",
+    yscale: str = "linear",
+    fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+    figsize: tuple[float, float] = (3.5, 2.5),
+    axes: Axes | None = None,
+) -> None:
     """Plot one or more curves; without ``Y``, ``X`` holds the y-values (Section 2.4)."""
     ys = as_curves(X if Y is None else Y)
     xs = [np.arange(len(y)) for y in ys] if Y is None else as_curves(X)
     if len(xs) == 1:  # one x-series shared by every curve
         xs = xs * len(ys)
-    if len(xs) != len(ys):
-        raise ValueError(f"plot: got {len(xs)} x-series but {len(ys)} y-series.")
+    check_curves(xs, ys, legend, xlim, ylim, fmts)  # before anything is drawn
     set_figsize(figsize)
     axes = plt.gca() if axes is None else axes
     axes.cla()
@@ -96,7 +121,75 @@ def plot(
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
 
-def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
+def check_curves(
+    xs: list[np.ndarray],
+    ys: list[np.ndarray],
+    legend: Any = None,
+    xlim: Any = None,
+    ylim: Any = None,
+    fmts: Any = ("-",),
+) -> None:
+    """Refuse curves and options of ``plot`` that would draw something else (Section 2.4).
+
+    One x-series per curve, each as long as its curve; a 2-D ``Y`` whose
+    columns were meant as the curves gets the hint to transpose it. ``legend``
+    and ``fmts`` are lists of strings (a string would be read letter by letter),
+    ``xlim`` and ``ylim`` pairs.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(
+            f"plot: got {len(xs)} x-series but {len(ys)} y-series; give one x for all "
+            "curves or one per curve, e.g. plot(x, [y1, y2])."
+        )
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if len(x) == len(y):
+            continue
+        if len(ys) == len(x) and len({len(c) for c in ys}) == 1:  # columns meant
+            raise ValueError(
+                f"plot: Y has {len(ys)} rows of {len(y)} points, and x {len(x)} points; "
+                "plot draws one curve per row of Y, so to draw its columns pass the "
+                "transpose, e.g. plot(x, Y.T)."
+            )
+        raise ValueError(
+            f"plot: curve {i} has {len(y)} points but its x-series {len(x)}; give them "
+            "the same length, e.g. plot(x, [f(x) for f in functions])."
+        )
+    examples = {"legend": "['sin', 'cos']", "fmts": "['-', 'm--']"}
+    for name, value in (("legend", legend), ("fmts", fmts)):
+        if name == "legend" and value is None:
+            continue
+        if isinstance(value, str):
+            raise TypeError(
+                f"plot: {name} must be a list of strings, one per curve, got the string "
+                f"{value!r}, which would be read letter by letter; e.g. {name}=[{value!r}]."
+            )
+        listed = isinstance(value, (list, tuple)) and len(value) > 0
+        if not listed or not all(isinstance(v, str) for v in value):
+            raise TypeError(
+                f"plot: {name} must be a non-empty list of strings, one per curve, got "
+                f"{value!r}; e.g. {name}={examples[name]}."
+            )
+    if legend is not None and len(legend) != len(ys):
+        raise ValueError(
+            f"plot: legend has {len(legend)} labels for {len(ys)} curves; give one per "
+            "curve, e.g. legend=['sin', 'cos'] for two."
+        )
+    for name, value in (("xlim", xlim), ("ylim", ylim)):
+        pair = isinstance(value, (tuple, list)) and len(value) == 2
+        if value is not None and not pair:
+            raise ValueError(
+                f"plot: {name} must be a pair (low, high), got {value!r}; e.g. "
+                f"{name}=(0, 10), or None to let matplotlib choose."
+            )
+
+
+def show_images(
+    imgs: Any,
+    num_rows: int,
+    num_cols: int,
+    titles: Sequence[str] | None = None,
+    scale: float = 1.5,
+) -> np.ndarray:
     """Show images in a ``num_rows`` x ``num_cols`` grid with optional titles (Section 4.2).
 
     Greyscale images (2-D) are drawn in grey levels, colour images (H, W, 3) as they are.
@@ -135,14 +228,15 @@ def board_mode(mode: str | None = None, display: bool = True) -> str:
     """
     if not display:
         return "off"
-    chosen = mode if mode is not None else os.environ.get(BOARD_ENV) or None
+    source, chosen = "mode", mode
+    if mode is None:
+        source, chosen = BOARD_ENV, os.environ.get(BOARD_ENV) or None
     if chosen is not None:
         value = str(chosen).strip().lower()
         if value not in BOARD_MODES:
             raise ValueError(
-                f"ProgressBoard: {'mode' if mode is not None else BOARD_ENV}={chosen!r} "
-                "is not a board mode; use one of "
-                f"{', '.join(BOARD_MODES)}."
+                f"ProgressBoard: {source}={chosen!r} is not a board mode; use one of "
+                f"{', '.join(BOARD_MODES)}; e.g. mode='off'."
             )
         return value
     shell = _ipython_shell()
@@ -163,11 +257,21 @@ class ProgressBoard(HyperParameters):
     """
 
     def __init__(
-        self, xlabel: str | None = None, ylabel: str | None = None, xlim=None, ylim=None,
-        xscale: str = "linear", yscale: str = "linear", ls=("-", "--", "-.", ":"),
-        colors=("C0", "C1", "C2", "C3"), fig=None, axes=None, figsize=(3.5, 2.5),
-        display: bool = True, mode: str | None = None,
-    ):  # fmt: skip
+        self,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        xlim: list[float] | None = None,
+        ylim: list[float] | None = None,
+        xscale: str = "linear",
+        yscale: str = "linear",
+        ls: Sequence[str] = ("-", "--", "-.", ":"),
+        colors: Sequence[str] = ("C0", "C1", "C2", "C3"),
+        fig: Figure | None = None,
+        axes: Axes | None = None,
+        figsize: tuple[float, float] = (3.5, 2.5),
+        display: bool = True,
+        mode: str | None = None,
+    ):
         self.save_hyperparameters()
         self.mode = board_mode(mode, display)
         self.raw_points: dict[str, list[tuple[float, Any]]] = {}
@@ -198,8 +302,10 @@ class ProgressBoard(HyperParameters):
         """Add the point ``(x, y)`` to curve ``label``; plot the mean of every ``every_n``.
 
         ``y`` may be a tensor on a GPU: it is read (one wait for the GPU) only
-        when ``every_n`` points are averaged.
+        when ``every_n`` points are averaged. Both must be single numbers; a
+        tensor's size is checked at once, without reading its value.
         """
+        _check_point(x, y, label)
         points = self.raw_points.setdefault(label, [])
         points.append((float(x), y.detach() if torch.is_tensor(y) else y))
         if len(points) < every_n:
@@ -246,13 +352,14 @@ class ProgressBoard(HyperParameters):
 
     def _refresh(self, final: bool) -> None:
         now, shell = time.perf_counter(), _ipython_shell()
-        if self.mode == "terminal" and (
-            final or now - self.last >= TERMINAL_INTERVAL_S
-        ):
+        due = final or now - self.last >= TERMINAL_INTERVAL_S
+        if self.mode == "terminal" and due:
             line = self.summary()
-            sys.stderr.write("\r" + line.ljust(self.width) + ("\n" if final else ""))
+            end = "\n" if final else ""
+            sys.stderr.write("\r" + line.ljust(self.width) + end)
             sys.stderr.flush()
-            self.last, self.width = now, 0 if final else len(line)
+            self.last = now
+            self.width = 0 if final else len(line)  # a final line is never rewritten
         if self.mode not in ("live", "record") or (shell is None and not final):
             return
         if shell is None:  # a script: no figure, one line at the end
@@ -301,11 +408,31 @@ class ProgressBoard(HyperParameters):
         return f"ProgressBoard(mode={self.mode!r}, points={{{counts}}})"
 
 
-def _ipython_shell():
+def _check_point(x: Any, y: Any, label: Any) -> None:
+    """A board's point is two numbers (``y`` may be a one-element tensor) and a label."""
+    example = "e.g. board.draw(epoch, loss, 'train_loss')"
+    if not isinstance(label, str):
+        raise TypeError(
+            f"draw(x, y, label): label must be a string, got {label!r}; {example}."
+        )
+    if not is_real(x):
+        raise TypeError(f"draw(x, y, label): x must be a number, got {x!r}; {example}.")
+    if torch.is_tensor(y):
+        if y.numel() != 1:
+            raise ValueError(
+                f"draw(x, y, label): y must be one number, got a tensor of shape "
+                f"{tuple(y.shape)}; draw its mean, e.g. board.draw(epoch, losses.mean(), "
+                "'train_loss')."
+            )
+    elif not is_real(y):
+        raise TypeError(f"draw(x, y, label): y must be a number, got {y!r}; {example}.")
+
+
+def _ipython_shell() -> Any:
     """The running IPython shell, or None (IPython is not a dependency)."""
     ipython = sys.modules.get("IPython")
     return None if ipython is None else ipython.get_ipython()
 
 
-def _isatty(stream) -> bool:
+def _isatty(stream: Any) -> bool:
     return bool(getattr(stream, "isatty", None) and stream.isatty())

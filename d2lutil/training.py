@@ -2,26 +2,27 @@
 
 ``Module`` holds a model, its loss and its optimizer; ``Trainer`` runs the loop
 (Sections 3.2 and 3.4). ``SGD`` is the from-scratch optimizer of Section 3.4.
-``Timer`` and ``seed`` are small utilities.
+``Timer``, ``Accumulator`` and ``seed`` are small utilities.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .base import HyperParameters, check_params
+from .base import HyperParameters, is_init, is_int
 from .devices import try_all_gpus
 from .plotting import ProgressBoard
 
-__all__ = ["Module", "Trainer", "SGD", "Timer", "seed"]
+__all__ = ["Module", "Trainer", "SGD", "Timer", "seed", "check_params", "Accumulator"]
 
 # The training loss is checked on its device; it is looked at (one wait for
 # the GPU) every LOSS_CHECK_EVERY batches and at the end of every epoch.
@@ -31,12 +32,15 @@ LOSS_CHECK_EVERY = 50
 class Module(nn.Module, HyperParameters):
     """Base class of the models: network, loss, optimizer, plotting (Section 3.2).
 
-    From-scratch models keep their parameters as plain tensors with
-    ``requires_grad=True`` (such as ``self.w``). For them, ``model.to(device)``
-    (and ``.double()`` etc.) moves these tensors too, keeping them leaf tensors
-    with the same ``requires_grad``, and ``model.parameters()`` yields them after
-    the ``nn.Parameter``s; an optimizer made after the move (``fit`` makes it
-    after ``prepare_model``) updates them.
+    From-scratch models create their parameters as tensors with
+    ``requires_grad=True`` (``self.w = torch.normal(0, 0.01, (2, 1),
+    requires_grad=True)``, Section 3.4). Assigned to a Module, such a leaf tensor
+    becomes an ``nn.Parameter`` in place: ``model.w`` is still the tensor the
+    code made, and ``parameters()``, ``named_parameters()``, ``state_dict()``,
+    ``load_state_dict()`` and ``.to(device)`` treat it as they treat the
+    parameters of PyTorch's layers. Replacing a parameter by a tensor that
+    cannot be trained (not a leaf, or without ``requires_grad``) raises an error
+    that names the attribute and shows the in-place update to use instead.
     """
 
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
@@ -82,12 +86,21 @@ class Module(nn.Module, HyperParameters):
         """Return minibatch SGD over the model's parameters (Sections 3.2 and 3.5)."""
         return torch.optim.SGD(self.parameters(), lr=self.lr)
 
-    def apply_init(self, inputs, init: Callable | None = None) -> None:
+    def apply_init(
+        self, inputs: list[torch.Tensor], init: Callable[[nn.Module], Any] | None = None
+    ) -> None:
         """Run one forward pass so that lazy layers take their shapes, then apply ``init``.
 
         ``init`` is called on every submodule (``self.apply(init)``), after the
         lazy layers have their real parameters, so it does initialise them.
+        ``inputs`` is the list of the forward pass's arguments, usually ``[X]``.
         """
+        if torch.is_tensor(inputs) or not isinstance(inputs, (list, tuple)):
+            got = "a tensor" if torch.is_tensor(inputs) else _described(inputs)
+            raise TypeError(
+                f"apply_init(inputs, init) takes a list of the inputs of forward, got "
+                f"{got}; put it in a list, e.g. model.apply_init([X], init)."
+            )
         with torch.no_grad():
             self.forward(*inputs)
         uninitialized = nn.parameter.UninitializedParameter
@@ -101,26 +114,38 @@ class Module(nn.Module, HyperParameters):
         if init is not None:
             self.apply(init)
 
-    def parameters(self, recurse: bool = True) -> Iterator[torch.Tensor]:
-        # Also yield the plain leaf tensors with requires_grad that from-scratch
-        # models keep as attributes, so optimizers and clipping see them.
-        yield from super().parameters(recurse)
-        for value in vars(self).values():
-            if (
-                isinstance(value, torch.Tensor)
-                and value.requires_grad
-                and value.is_leaf
-            ):
-                yield value
+    # It reads its caller's frame: a mutation tester must not wrap it in a function.
+    # pragma: no mutate start
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A leaf tensor that requires grad becomes an nn.Parameter, in place (the
+        # same tensor object), so that parameters(), named_parameters(),
+        # state_dict(), .to() and the optimizers see it (see the class docstring).
+        # Assignments that would leave a parameter untrainable get a clear error.
+        if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+            if value.requires_grad and value.is_leaf:
+                value = _as_parameter(value)
+            else:
+                _check_assignment(self, name, value, inspect.currentframe().f_back)
+        if isinstance(value, nn.Parameter) and "_parameters" not in vars(self):
+            raise AttributeError(
+                f"{type(self).__name__}.__init__ assigns the parameter {name} before "
+                "calling super().__init__(); call super().__init__() first, e.g. "
+                "def __init__(self, lr): super().__init__(); self.save_hyperparameters()"
+            )
+        super().__setattr__(name, value)
 
-    def _apply(self, fn: Callable, recurse: bool = True) -> Module:
-        # nn.Module._apply is what .to(), .cuda(), .float() use; extend it to
-        # the plain tensor attributes of from-scratch models.
-        super()._apply(fn, recurse)
-        for name, value in list(vars(self).items()):
-            if isinstance(value, torch.Tensor):
-                setattr(self, name, _moved_leaf(value, fn))
-        return self
+    # pragma: no mutate end
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails: ``trainer`` is set by Trainer.fit.
+        if name == "trainer":
+            raise AttributeError(
+                f"{type(self).__name__} is not attached to a Trainer: plot(), and so "
+                "training_step() and validation_step(), read the trainer's counters. "
+                "Train it with a trainer, e.g. d2l.Trainer(max_epochs=3).fit(model, "
+                "data), or compute a loss without plotting: model.loss(model(X), y)."
+            )
+        return super().__getattr__(name)
 
 
 class Trainer(HyperParameters):
@@ -134,7 +159,9 @@ class Trainer(HyperParameters):
     per ``fit``.
     """
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+    def __init__(
+        self, max_epochs: int, num_gpus: int = 0, gradient_clip_val: float = 0
+    ):
         self.save_hyperparameters()
         self.gpus = try_all_gpus()[:num_gpus]
 
@@ -157,15 +184,103 @@ class Trainer(HyperParameters):
 
     def fit(self, model: Module, data: Any) -> None:
         """Train ``model`` on ``data`` for ``max_epochs`` epochs (Section 3.2)."""
+        self.check_fit(model, data)  # a clear error now rather than a puzzle later
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
+        self.check_setup()  # the loaders, the data and the optimizer, before a step
         self.train_batch_idx = self.val_batch_idx = 0
         for epoch in range(self.max_epochs):
             self.epoch = epoch  # plot and check_loss read it
             self.fit_epoch()
         if hasattr(model.board, "show"):  # any board will do; ours shows its figure
             model.board.show()
+
+    def check_fit(self, model: Module, data: Any) -> None:
+        """Refuse, with an error that says what to change, a model that cannot train.
+
+        ``fit`` calls it first, before anything runs: the arguments must be a
+        model (a ``Module`` instance whose ``__init__`` called
+        ``super().__init__()``) and a data module, in that order; the model's
+        parameters must be finite (a model left with ``nan`` by a fit that
+        diverged must be created again). A float tensor attribute that does not
+        require grad is one that training would never change (a forgotten
+        ``requires_grad=True``) or a constant that ``.to(device)`` would not
+        move: both are errors. A leaf given ``requires_grad_()`` after its
+        assignment is registered as a parameter now.
+        """
+        _check_fit_arguments(model, data)
+        owner = type(model).__name__
+        hparams = getattr(model, "hparams", {})
+        for name, value in list(vars(model).items()):
+            if not isinstance(value, torch.Tensor) or name in hparams:
+                continue
+            if value.requires_grad and value.is_leaf:
+                setattr(model, name, value)  # Module.__setattr__ registers it
+            elif value.dtype.is_floating_point and not value.requires_grad:
+                raise TypeError(
+                    f"{owner}.{name} is a float tensor that does not require grad, so "
+                    "training would never change it. If it is a parameter, create it "
+                    f"with requires_grad=True, e.g. self.{name} = "
+                    f"torch.zeros({tuple(value.shape)}, requires_grad=True); if it is "
+                    "a constant, register it as a buffer, which .to(device) moves "
+                    f"too: self.register_buffer('{name}', tensor)."
+                )
+        params = list(model.named_parameters())
+        if not params:
+            raise ValueError(
+                f"{owner} has no parameters to train: create its weights with "
+                "requires_grad=True, e.g. self.w = torch.normal(0, 0.01, (2, 1), "
+                "requires_grad=True), or use layers such as nn.LazyLinear(1)."
+            )
+        broken = [n for n, p in params if not _finite(p)]
+        if broken:
+            raise ValueError(
+                f"{owner}'s parameters {', '.join(broken)} hold nan or inf, left by a "
+                "fit that diverged; training cannot bring them back. Create the model "
+                f"again before training it, e.g. model = {_remade(model)}, with a "
+                "smaller lr."
+            )
+
+    def check_setup(self) -> None:
+        """Refuse, with an error that says what to change, data or an optimizer that cannot train.
+
+        ``fit`` calls it once the loaders, the model and its optimizer are
+        ready: ``configure_optimizers`` must have returned an optimizer, the
+        training data must hold examples, and every number in the in-memory
+        data (``TensorLoader`` or ``TensorDataset``) must be finite. A model
+        that records ``num_inputs`` must get examples of that many numbers (float
+        inputs: integer inputs are token indices, of another size).
+        """
+        owner = type(self.model).__name__
+        if not (hasattr(self.optim, "step") and hasattr(self.optim, "zero_grad")):
+            raise TypeError(
+                f"{owner}.configure_optimizers() returned {_described(self.optim)}; it "
+                "must return the optimizer (a forgotten return?), e.g. "
+                "return d2l.SGD([self.w, self.b], lr=self.lr)."
+            )
+        if self.num_train_batches == 0:
+            raise ValueError(
+                "the training data holds no examples (train_dataloader() gives 0 "
+                "batches), so fit would train nothing; check how the data module "
+                "selects its training examples, e.g. num_train=1000."
+            )
+        loaders = {"training": self.train_dataloader, "validation": self.val_dataloader}
+        for split, loader in loaders.items():
+            for i, tensor in enumerate(_in_memory_tensors(loader)):
+                _check_finite_data(tensor, split, i)
+        num_inputs = getattr(self.model, "hparams", {}).get("num_inputs")
+        first = next(iter(_in_memory_tensors(self.train_dataloader)), None)
+        features_in = first is not None and first.dtype.is_floating_point  # not tokens
+        if is_int(num_inputs) and features_in and first.ndim > 0:
+            features = first[0].numel() if len(first) else num_inputs
+            if features != num_inputs:
+                raise ValueError(
+                    f"{owner} was built for num_inputs={num_inputs} numbers per example, "
+                    f"but the training examples have {features} (inputs of shape "
+                    f"{tuple(first.shape)}); build it for the data, e.g. "
+                    f"{owner}(num_inputs={features}, ...)."
+                )
 
     def prepare_batch(self, batch: list[torch.Tensor]) -> list[torch.Tensor]:
         """Move a batch to the training device (Section 3.4)."""
@@ -196,25 +311,29 @@ class Trainer(HyperParameters):
     def clip_gradients(self, grad_clip_val: float, model: Module) -> None:
         """Rescale the gradients so that their overall norm is at most ``grad_clip_val``.
 
-        The overall norm treats all gradients as one long vector; it equals the
-        norm of the vector of the per-tensor norms. No gradient: nothing to do.
+        The overall norm treats all gradients as one long vector; PyTorch's
+        ``clip_grad_norm_`` computes it and scales every gradient by the same
+        factor. Parameters without a gradient are left alone.
         """
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads:
-            return
-        norm = torch.stack([grad.norm() for grad in grads]).norm()
-        if norm > grad_clip_val:
-            for grad in grads:
-                grad.mul_(grad_clip_val / norm)
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip_val)
 
     def check_loss(self, loss: torch.Tensor) -> None:
         """Stop training with a clear error, naming epoch and batch, once the loss is not finite.
 
-        The losses stay on their device and are looked at together, with one
-        wait for the GPU, every ``LOSS_CHECK_EVERY`` batches and at the end of
-        each epoch; the error names the first batch whose loss was not finite.
+        The loss must be what ``training_step`` returns: one number in a tensor
+        that requires grad. On the CPU, looking at it costs nothing, so training
+        stops at the first batch whose loss is not finite, before the optimizer
+        takes a step with it. On a GPU, looking waits for the GPU, so the losses
+        stay there and are looked at together every ``LOSS_CHECK_EVERY``
+        batches and at the end of each epoch; the error still names the first
+        bad batch.
         """
+        _check_returned_loss(type(self.model).__name__, loss)
         batch = self.train_batch_idx - self.epoch * self.num_train_batches
+        if _looked_at_once(loss):
+            if not torch.isfinite(loss.detach()).all():
+                _stop_training(self, float(loss.detach()), batch + 1)
+            return
         if batch == 0:
             self.unchecked_losses = []
         self.unchecked_losses.append(loss.detach().float().mean())
@@ -226,13 +345,54 @@ class Trainer(HyperParameters):
         bad = (~torch.isfinite(losses)).nonzero()
         if len(bad):
             first = int(bad[0])
-            raise FloatingPointError(
-                f"the training loss became {float(losses[first])} in epoch "
-                f"{self.epoch + 1} of {self.max_epochs}, batch "
-                f"{batch + 2 - len(losses) + first} of {self.num_train_batches}; "
-                "training stopped. Usually the learning rate is too large (try a "
-                "smaller lr), the inputs are not scaled, or the loss takes the log of zero."
+            _stop_training(self, float(losses[first]), batch + 2 - len(losses) + first)
+
+
+def check_params(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Return ``params`` as a list, checking that it holds tensors to train (Section 3.4).
+
+    An optimizer needs a list (or any iterable, such as ``model.parameters()``)
+    of at least one tensor, each a leaf created with ``requires_grad=True``,
+    each once: a computed tensor never gets a ``.grad``, and a tensor listed
+    twice would be stepped twice.
+    """
+    example = "e.g. SGD([w, b], lr=0.1) or SGD(model.parameters(), lr=0.1)"
+    if torch.is_tensor(params):
+        raise TypeError(
+            f"an optimizer needs a list of tensors, got a single tensor of shape "
+            f"{tuple(params.shape)}, which it would split into its rows; put it in a "
+            f"list, e.g. SGD([w], lr=0.1)."
+        )
+    params = list(params)  # a list: a generator could be gone through only once
+    if not params:
+        raise ValueError(
+            f"an optimizer needs at least one tensor to train, got none; {example}."
+        )
+    for i, p in enumerate(params):
+        where = f"item {i} of the optimizer's list"
+        if not torch.is_tensor(p):
+            raise TypeError(f"{where} is {_described(p)}, not a tensor; {example}.")
+        shape = tuple(p.shape)
+        if not p.requires_grad:
+            raise ValueError(
+                f"{where}, a tensor of shape {shape}, does not require grad, so it never "
+                f"gets a gradient; create it with requires_grad=True, e.g. "
+                f"w = torch.zeros({shape}, requires_grad=True)."
             )
+        if not p.is_leaf:
+            raise ValueError(
+                f"{where}, a tensor of shape {shape}, is computed from another tensor "
+                "(not a leaf), so its .grad stays None and a step would change "
+                "nothing; pass the tensor created with requires_grad=True, e.g. "
+                "SGD([w], lr=0.1) rather than SGD([w * 1.0], lr=0.1)."
+            )
+        if any(p is q for q in params[:i]):
+            first = next(j for j, q in enumerate(params) if q is p)
+            raise ValueError(
+                f"items {first} and {i} of the optimizer's list are the same tensor, "
+                f"which every step would update twice; list each tensor once, {example}."
+            )
+    return params
 
 
 class SGD(HyperParameters):
@@ -274,6 +434,11 @@ class Timer:
 
     def avg(self) -> float:
         """The mean lap."""
+        if not self.times:
+            raise ValueError(
+                "Timer.avg(): no lap recorded yet; call stop() first, e.g. "
+                "timer = d2l.Timer(); ...; timer.stop(); timer.avg()."
+            )
         return self.sum() / len(self.times)
 
     def sum(self) -> float:
@@ -288,23 +453,258 @@ class Timer:
         return f"Timer({len(self.times)} times recorded)"
 
 
+class Accumulator:
+    """Running sums of ``n`` quantities, such as a loss, a count of correct predictions, a count.
+
+    The counter of training loops written for earlier editions of *Dive into
+    Deep Learning*: ``metric = Accumulator(3)``, then per batch
+    ``metric.add(loss_sum, num_correct, num_examples)``, and at the end
+    ``metric[0] / metric[2]``. Values may be numbers or one-element tensors
+    (read with ``float``); ``add`` needs exactly ``n`` of them.
+    """
+
+    def __init__(self, n: int) -> None:
+        if not is_int(n) or n < 1:
+            raise ValueError(
+                f"Accumulator(n) needs the number of sums to keep, a positive integer, "
+                f"got {n!r}; e.g. Accumulator(3) for loss, correct and count."
+            )
+        self.data = [0.0] * n
+
+    def add(self, *values: float | torch.Tensor) -> None:
+        """Add one value to each sum, in order."""
+        if len(values) != len(self.data):
+            raise ValueError(
+                f"Accumulator.add needs {len(self.data)} values, one per sum, got "
+                f"{len(values)}; e.g. metric.add(loss_sum, num_correct, num_examples)."
+            )
+        self.data = [
+            total + float(v.detach() if torch.is_tensor(v) else v)
+            for total, v in zip(self.data, values, strict=True)
+        ]
+
+    def reset(self) -> None:
+        """Set every sum back to zero."""
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, index: int) -> float:
+        return self.data[index]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Accumulator({self.data})"
+
+
 def seed(s: int = 0) -> None:
-    """Seed Python's, NumPy's and PyTorch's random number generators (all devices)."""
+    """Seed Python's, NumPy's and PyTorch's random number generators (all devices).
+
+    ``s`` must suit all three (an integer from 0 to 2**32 - 1); it is checked
+    before any generator is reseeded, so a bad seed changes none of them.
+    """
+    if not is_int(s) or not 0 <= s < 2**32:
+        raise ValueError(
+            f"seed(s) needs an integer from 0 to 2**32 - 1, the seeds that Python, "
+            f"NumPy and PyTorch all accept, got {s!r}; e.g. d2l.seed(0)."
+        )
+    s = int(s)  # a NumPy integer too: Python's random.seed takes only int
     random.seed(s)
     np.random.seed(s)
     torch.manual_seed(s)
 
 
-def _moved_leaf(value: torch.Tensor, fn: Callable) -> torch.Tensor:
-    """Apply ``fn`` (a device or dtype move) to a tensor, keeping it a leaf."""
-    with torch.no_grad():
-        moved = fn(value)
-    if moved is value:
-        return value
-    moved = moved.detach().requires_grad_(value.requires_grad)
-    if value.grad is not None:
-        moved.grad = fn(value.grad)
-    return moved
+def _as_parameter(tensor: torch.Tensor) -> nn.Parameter:
+    """``tensor`` (a leaf that requires grad) as an ``nn.Parameter``: the same object.
+
+    A plain tensor changes class in place, as PyTorch's own lazy parameters do
+    when they are materialised, so that every reference to it (``self.w``, a
+    list the model keeps) is the parameter; other tensor types are wrapped.
+    """
+    if type(tensor) is torch.Tensor:
+        tensor.__class__ = nn.Parameter
+        return tensor
+    return nn.Parameter(tensor)
+
+
+def _check_assignment(
+    module: nn.Module, name: str, value: torch.Tensor, caller: Any
+) -> None:
+    """Refuse a tensor that would leave a parameter of ``module`` untrainable.
+
+    A registered parameter replaced by a computed tensor or one without
+    ``requires_grad`` would stop training; a tensor computed from one that
+    requires grad, assigned in ``__init__``, is the slip
+    ``torch.randn(..., requires_grad=True) * 0.01``: not a leaf, so its
+    ``.grad`` stays empty. Other tensors (a cached activation) are left alone.
+    """
+    owner, shape = type(module).__name__, tuple(value.shape)
+    in_init = caller is not None and is_init(caller.f_code)
+    is_parameter = name in module.__dict__.get("_parameters", {})
+    if value.requires_grad and in_init:
+        raise ValueError(
+            f"{owner}.{name} is computed from a tensor that requires grad (as in "
+            "torch.randn(..., requires_grad=True) * 0.01), so it is not a leaf: its "
+            ".grad stays None and training cannot change it. Compute the values "
+            "first, then ask for gradients, e.g. "
+            f"self.{name} = (torch.randn{shape} * 0.01).requires_grad_() or "
+            f"self.{name} = torch.normal(0, 0.01, {shape}, requires_grad=True)"
+        )
+    if is_parameter and in_init:
+        raise TypeError(
+            f"{owner}.{name} replaces a parameter by a tensor that does not require "
+            "grad, so training would never change it; create it with "
+            f"requires_grad=True, e.g. self.{name} = torch.zeros({shape}, "
+            "requires_grad=True)"
+        )
+    if is_parameter:
+        made = (
+            "a computed tensor" if value.requires_grad else "one without requires_grad"
+        )
+        raise TypeError(
+            f"{owner}.{name} is a parameter; replacing it by {made} would stop its "
+            "training. Update it in place instead, e.g. "
+            f"with torch.no_grad(): self.{name} -= lr * self.{name}.grad"
+        )
+
+
+def _stop_training(trainer: Trainer, value: float, batch: int) -> None:
+    """Raise the error of a loss that is not finite: where, why, and what to do now."""
+    model = trainer.model
+    broken = not all(_finite(p) for p in model.parameters())
+    state = "now hold nan or inf" if broken else "produced this loss"
+    raise FloatingPointError(
+        f"the training loss became {value} in epoch {trainer.epoch + 1} of "
+        f"{trainer.max_epochs}, batch {batch} of {trainer.num_train_batches}; training "
+        "stopped. Usually the learning rate is too large (try a smaller lr), the "
+        "inputs are not scaled, or the loss takes the log of zero. The model's "
+        f"parameters {state}: create the model again before the next fit, "
+        f"e.g. model = {_remade(model)} with a smaller lr."
+    )
+
+
+def _looked_at_once(loss: torch.Tensor) -> bool:
+    """Whether a loss can be looked at now at no cost: it is on the CPU."""
+    return loss.device.type == "cpu"
+
+
+def _finite(param: torch.Tensor) -> bool:
+    """Whether every entry of a parameter is a number (a lazy one has none yet)."""
+    return nn.parameter.is_lazy(param) or bool(torch.isfinite(param).all())
+
+
+def _remade(model: Module) -> str:
+    """How to create ``model`` again, from its hyperparameters: ``Name(a=1, b=2)``."""
+    return HyperParameters.__repr__(model)
+
+
+def _described(value: Any) -> str:
+    """``value`` in a message: None, or its type and a short repr."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"a {type(value).__name__} ({text})"
+
+
+def _check_fit_arguments(model: Any, data: Any) -> None:
+    """``fit(model, data)``: a Module instance, then something with data loaders."""
+    is_data = callable(getattr(data, "train_dataloader", None))
+    if isinstance(data, nn.Module) and callable(
+        getattr(model, "train_dataloader", None)
+    ):
+        raise TypeError(
+            f"fit(model, data) takes the model first, then the data; got "
+            f"{type(model).__name__} and {type(data).__name__}: swap them, e.g. "
+            "trainer.fit(model, data)."
+        )
+    for value, kind in ((model, "model"), (data, "data")):
+        if isinstance(value, type):
+            raise TypeError(
+                f"fit(model, data) needs the {kind} itself, an instance, got the class "
+                f"{value.__name__}; create one first, e.g. {kind} = {value.__name__}(...)."
+            )
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"fit(model, data) needs a model (a d2l.Module) first, got "
+            f"{_described(model)}; e.g. trainer.fit(d2l.LinearRegression(lr=0.03), data)."
+        )
+    if not isinstance(model, Module):
+        raise TypeError(
+            f"fit(model, data) trains a d2l.Module (a network with its loss, optimizer "
+            f"and progress board), got {_described(model)}; wrap the network, e.g. "
+            "class Model(d2l.Module) whose __init__ sets self.net = ..., with a loss."
+        )
+    if "_parameters" not in vars(model) or "board" not in vars(model):
+        raise TypeError(
+            f"{type(model).__name__}.__init__ did not call super().__init__(), so the "
+            "model has no progress board and no parameters PyTorch knows of; start "
+            "__init__ with it, e.g. def __init__(self, lr): super().__init__(); "
+            "self.save_hyperparameters()."
+        )
+    if not is_data:
+        raise TypeError(
+            f"fit(model, data) needs a data module (a d2l.DataModule, with "
+            f"train_dataloader() and val_dataloader()), got {_described(data)}; e.g. "
+            "trainer.fit(model, d2l.SyntheticRegressionData(w, b)); a loader of your "
+            "own goes in the get_dataloader of a DataModule subclass."
+        )
+
+
+def _check_returned_loss(owner: str, loss: Any) -> None:
+    """What ``training_step`` returned must be a loss that ``backward`` can use."""
+    fix = "e.g. return self.loss(self(*inputs), y)"
+    if not torch.is_tensor(loss):
+        got = "None (a forgotten return?)" if loss is None else _described(loss)
+        detail = ""
+        if isinstance(loss, float):
+            detail = "; .item() cuts the loss off from its gradient"
+        raise TypeError(
+            f"{owner}.training_step returned {got}{detail}; it must return the loss "
+            f"as a tensor that backward() can differentiate, {fix}."
+        )
+    if loss.numel() != 1:
+        raise ValueError(
+            f"{owner}.training_step returned a tensor of shape {tuple(loss.shape)}, not "
+            "a single number: backward() needs one loss for the batch; return the "
+            "mean of the losses, e.g. return losses.mean()."
+        )
+    if not loss.requires_grad:
+        raise ValueError(
+            f"{owner}.training_step returned a loss that does not require grad, so "
+            "backward() cannot compute gradients: it was detached (.detach(), "
+            "torch.no_grad()) or no parameter of the model requires grad; return the "
+            f"loss as computed, {fix}."
+        )
+
+
+def _in_memory_tensors(loader: Any) -> tuple[torch.Tensor, ...]:
+    """The tensors behind an in-memory loader (TensorLoader, or a DataLoader over a
+    TensorDataset); empty for any other loader, whose data is not looked at."""
+    if loader is None:
+        return ()
+    tensors = getattr(loader, "tensors", None)
+    if tensors is None:
+        tensors = getattr(getattr(loader, "dataset", None), "tensors", None)
+    return tuple(t for t in tensors or () if torch.is_tensor(t))
+
+
+def _check_finite_data(tensor: torch.Tensor, split: str, index: int) -> None:
+    # A sum is finite only if every term is (nan and inf propagate), and a sum costs
+    # one pass with no new tensor; only a non-finite sum (or an overflow) looks closer.
+    if not tensor.dtype.is_floating_point or torch.isfinite(tensor.sum()):
+        return
+    bad = ~torch.isfinite(tensor)
+    if bad.any():
+        rows = bad.reshape(len(tensor), -1).any(dim=1).nonzero().flatten()
+        what = "inputs" if index == 0 else f"tensor {index} (labels or targets)"
+        raise ValueError(
+            f"the {split} data holds nan or inf: {int(bad.sum())} values of its "
+            f"{what}, in {len(rows)} examples, the first at index {int(rows[0])}. A "
+            "loss computed from them is nan, whatever the learning rate; remove or "
+            "fill them before training, e.g. keep = torch.isfinite(X).all(dim=1); "
+            "X, y = X[keep], y[keep]."
+        )
 
 
 # ---------------------------------------------------------- Section 5.5

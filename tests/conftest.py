@@ -70,6 +70,19 @@ def site_stats() -> dict[str, object]:
     return _STATS
 
 
+@pytest.fixture
+def quiet_board(monkeypatch):
+    """No progress board output (D2LUTIL_BOARD=off) and no figure left open after a test.
+
+    The d2lutil unit tests that train use it: ``pytestmark = pytest.mark.usefixtures(...)``.
+    """
+    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 

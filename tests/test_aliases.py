@@ -76,6 +76,33 @@ def test_keyword_arguments_pass_through():
     assert d2l.argmax(X, axis=1).tolist() == [2, 2]
 
 
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "expected"),
+    [
+        ("reshape", (), {"shape": (3, 2)}, lambda: X.reshape(3, 2)),
+        ("to", (), {"dtype": torch.float64}, lambda: X.to(torch.float64)),
+        ("reduce_sum", (1,), {}, lambda: X.sum(1)),
+        ("reduce_mean", (0,), {"keepdim": True}, lambda: X.mean(0, keepdim=True)),
+        ("argmax", (1,), {}, lambda: X.argmax(1)),
+        ("astype", (), {"dtype": torch.int32}, lambda: X.type(torch.int32)),
+        ("expand_dims", (), {"dim": 1}, lambda: X.unsqueeze(1)),
+        ("swapaxes", (), {"axis0": 0, "axis1": 1}, lambda: X.swapaxes(0, 1)),
+        ("repeat", (), {"repeats": (2, 1)}, lambda: X.repeat(2, 1)),
+    ],
+)
+def test_every_argument_reaches_the_torch_method(name, args, kwargs, expected):
+    # The aliases take *args and **kwargs: both must reach the method unchanged.
+    got = getattr(d2l, name)(X, *args, **kwargs)
+    torch.testing.assert_close(got, expected(), rtol=0, atol=0)
+
+
+def test_numpy_passes_its_arguments_on():
+    w = torch.ones(2, requires_grad=True)
+    assert d2l.numpy(w, force=True).tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError):  # Tensor.numpy takes no positional argument
+        d2l.numpy(w, True)
+
+
 def test_random_aliases_draw_as_torch_does():
     for name, args in [("normal", (0.0, 1.0, (3,))), ("rand", (3,)), ("randn", (3,))]:
         torch.manual_seed(0)
@@ -99,6 +126,20 @@ def test_numpy_detaches_and_leaves_the_gpu():
     array = d2l.numpy(w * 2)
     assert isinstance(array, numpy.ndarray)
     assert array.tolist() == [2.0, 2.0, 2.0]
+
+    class OnGPU:  # what a tensor on a GPU needs: detach, then a copy to the CPU
+        calls: list[str] = []
+
+        def detach(self):
+            self.calls.append("detach")
+            return self
+
+        def cpu(self):
+            self.calls.append("cpu")
+            return torch.arange(3.0)
+
+    assert d2l.numpy(OnGPU()).tolist() == [0.0, 1.0, 2.0]
+    assert OnGPU.calls == ["detach", "cpu"]
 
 
 def test_modules_and_nn_module():

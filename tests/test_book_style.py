@@ -13,12 +13,7 @@ import pytest
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
-    yield
-    d2l.plt.close("all")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 class ScratchRegression(d2l.Module):

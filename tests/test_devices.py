@@ -31,8 +31,10 @@ def test_cpu_only(machine):
 
 def test_gpu_without_gpu_says_what_to_do(machine):
     machine(cuda=0, mps=False)
-    with pytest.raises(ValueError, match=r"no GPU 0.*try_gpu"):
+    with pytest.raises(ValueError, match=r"no GPU 0: torch sees no GPU here.*try_gpu"):
         d2l.gpu(0)
+    with pytest.raises(ValueError, match=r"^gpu\(i\) takes the number of a GPU"):
+        d2l.gpu(1.5)
 
 
 def test_cuda_comes_first(machine):
@@ -73,3 +75,27 @@ def test_trainer_devices_follow_the_machine(machine):
     ]
     machine(cuda=0, mps=True)
     assert d2l.Trainer(max_epochs=1, num_gpus=1).gpus == [torch.device("mps")]
+
+
+@pytest.mark.parametrize(
+    ("bad", "hint"),
+    [
+        ("cuda", r"torch\.device\('cuda'\)"),
+        (None, r"try_gpu\(\) for the first GPU"),
+        (torch.device("cpu"), r"use it as it is"),
+        (1.5, r"try_gpu\(\) for the first GPU"),
+        (-1, r"try_gpu\(\) for the first GPU"),
+    ],
+)
+def test_try_gpu_takes_a_gpu_number_only(machine, bad, hint):
+    machine(cuda=1)
+    with pytest.raises(ValueError, match=rf"try_gpu\(i\) takes the number .*{hint}"):
+        d2l.try_gpu(bad)
+
+
+def test_numpy_integers_are_gpu_numbers(machine):
+    import numpy as np
+
+    machine(cuda=2)
+    assert d2l.try_gpu(np.int64(1)) == torch.device("cuda:1")
+    assert d2l.gpu(np.int64(0)) == torch.device("cuda:0")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,10 +14,7 @@ from hypothesis import strategies as st
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 # ------------------------------------------------------------- functions
@@ -25,6 +26,13 @@ def test_softmax_matches_torch_and_sums_to_one():
     P = d2l.softmax(X)
     torch.testing.assert_close(P, torch.softmax(X, dim=1))
     torch.testing.assert_close(P.sum(1), torch.ones(5))
+
+
+def test_softmax_normalises_the_last_dimension_of_any_tensor():
+    # Sequence-shaped scores (T, B, q): each length-q vector becomes probabilities.
+    torch.manual_seed(0)
+    X = torch.randn(2, 3, 4)
+    torch.testing.assert_close(d2l.softmax(X), torch.softmax(X, dim=-1))
 
 
 def test_softmax_is_numerically_stable():
@@ -197,6 +205,9 @@ def test_softmax_regression_concise_shapes():
 def test_mlp_scratch_equals_the_formula():
     torch.manual_seed(5)
     model = d2l.MLPScratch(num_inputs=6, num_outputs=3, num_hiddens=4, lr=0.1)
+    with torch.no_grad():  # biases that are not zero, so that their sign matters
+        model.b1.copy_(torch.tensor([0.5, -0.5, 1.0, 0.02]))
+        model.b2.copy_(torch.tensor([1.0, -2.0, 0.3]))
     X = torch.randn(2, 1, 2, 3)
     H = torch.relu(X.reshape(2, 6) @ model.W1 + model.b1)
     torch.testing.assert_close(model(X), H @ model.W2 + model.b2)
@@ -214,6 +225,20 @@ def test_mlp_scratch_draws_the_weights_with_randn_times_sigma():
     torch.testing.assert_close(model.W2, torch.randn(4, 2) * 0.5, rtol=0, atol=0)
     assert torch.equal(model.b1, torch.zeros(4))
     assert torch.equal(model.b2, torch.zeros(2))
+
+
+def test_scratch_models_draw_their_weights_with_sigma_0_01_by_default():
+    torch.manual_seed(3)
+    mlp = d2l.MLPScratch(num_inputs=5, num_outputs=2, num_hiddens=4, lr=0.1)
+    torch.manual_seed(3)
+    torch.testing.assert_close(mlp.W1, torch.randn(5, 4) * 0.01, rtol=0, atol=0)
+    torch.manual_seed(3)
+    softmax = d2l.SoftmaxRegressionScratch(num_inputs=5, num_outputs=2, lr=0.1)
+    torch.manual_seed(3)
+    torch.testing.assert_close(
+        softmax.W, torch.normal(0.0, 0.01, (5, 2)), rtol=0, atol=0
+    )
+    assert torch.equal(softmax.b, torch.zeros(2))
 
 
 def test_mlp_concise_matches_scratch_with_the_same_weights():
@@ -292,7 +317,10 @@ def test_predictions_and_labels_must_agree_in_count(y_hat_shape, y_shape, match)
     Y_hat = torch.rand(y_hat_shape).softmax(dim=-1)
     Y = torch.zeros(y_shape, dtype=torch.int64)
     model = d2l.Classifier()
-    for fn in (model.accuracy, model.loss, d2l.cross_entropy):
+    calls = [model.accuracy, model.loss]
+    if len(y_hat_shape) == 2:  # cross_entropy says first that it takes a matrix
+        calls.append(d2l.cross_entropy)
+    for fn in calls:
         with pytest.raises(ValueError, match=match):
             fn(Y_hat, Y)
 
@@ -305,7 +333,7 @@ def test_extra_leading_dimensions_still_work():
 
 def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
     # Reading label values on a GPU waits for it: only every LABEL_CHECK_EVERY-th call looks.
-    from d2lutil import base
+    from d2lutil import models
 
     looks = []
 
@@ -318,8 +346,188 @@ def test_label_range_on_an_accelerator_is_looked_at_every_n_calls(monkeypatch):
             looks.append(1)
             return super().min(*args, **kwargs)
 
-    monkeypatch.setitem(base._label_calls, "n", 0)
+    monkeypatch.setitem(models._label_calls, "n", 0)
     y = torch.tensor([0, 1]).as_subclass(FakeGPULabels)
-    for _ in range(2 * base.LABEL_CHECK_EVERY):
-        base.check_labels(y, torch.rand(2, 3))
+    for _ in range(2 * models.LABEL_CHECK_EVERY):
+        models.check_labels(y, torch.rand(2, 3))
     assert len(looks) == 2
+
+
+# ---------------------------------------------- bad input: regression shapes
+
+
+def _regression(forward):
+    class Student(d2l.LinearRegressionScratch):
+        pass
+
+    Student.forward = forward
+    return Student(2, lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("forward", "shapes"),
+    [
+        (lambda self, X: (X @ self.w + self.b).reshape(-1), r"\(32,\) .* \(32, 1\)"),
+        (lambda self, X: X @ self.w.repeat(1, 3) + self.b, r"\(32, 3\) .* \(32, 1\)"),
+    ],
+)
+def test_regression_predictions_must_have_the_shape_of_the_targets(forward, shapes):
+    d2l.seed(0)
+    data = d2l.SyntheticRegressionData(torch.tensor([2.0, -3.4]), 4.2)
+    model = _regression(forward)
+    with pytest.raises(ValueError, match=shapes):
+        d2l.Trainer(max_epochs=1).fit(model, data)
+
+
+def test_flat_targets_against_a_column_name_the_broadcast():
+    y_hat, y = torch.zeros(5, 1), torch.ones(5)
+    for model in (d2l.LinearRegressionScratch(2, lr=0.1), d2l.LinearRegression(lr=0.1)):
+        with pytest.raises(ValueError, match=r"broadcast to \(5, 5\).*e\.g\. targets"):
+            model.loss(y_hat, y)
+    with pytest.raises(ValueError, match=r"an empty batch"):
+        d2l.check_targets(torch.zeros(0, 1), torch.zeros(0, 1))
+    with pytest.raises(TypeError, match=r"targets must be a tensor, got list"):
+        d2l.check_targets([1.0], torch.zeros(1))
+    same = torch.ones(5, 1)
+    assert d2l.check_targets(same, torch.zeros(5, 1)) is same
+
+
+# ------------------------------------------ bad input: labels and predictions
+
+
+@pytest.mark.parametrize("labels", [[1, 0, 2, 1], np.array([1, 0, 2, 1]), range(1, 2)])
+def test_labels_as_a_list_or_an_array_are_accepted(labels):
+    Y_hat = torch.tensor(
+        [[0.1, 0.7, 0.2], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]]
+    )
+    if isinstance(labels, range):  # one label for one row
+        Y_hat = Y_hat[:1]
+    expected = 1.0 if isinstance(labels, range) else 0.75
+    assert d2l.Classifier().accuracy(Y_hat, labels).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        (torch.tensor([1.0, math.inf]), ValueError, r"labels hold nan or inf"),
+        (torch.tensor([1.0, math.nan]), ValueError, r"labels hold nan or inf"),
+        (torch.tensor([[0, 1, 0], [1, 0, 0]]), ValueError, r"one-hot.*y\.argmax"),
+        (torch.tensor([1.0, 0.5]), TypeError, r"fractions such as 0\.5"),
+        ("labels", TypeError, r"labels must be class indices in a tensor, got str"),
+    ],
+)
+def test_bad_labels_are_named(labels, error, match):
+    Y_hat = torch.tensor([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]])
+    for fn in (d2l.Classifier().accuracy, d2l.Classifier().loss, d2l.cross_entropy):
+        with pytest.raises(error, match=match):
+            fn(Y_hat, labels)
+
+
+@pytest.mark.parametrize(
+    "fn", [d2l.Classifier().accuracy, d2l.Classifier().loss, d2l.cross_entropy]
+)
+def test_an_empty_batch_is_an_error_not_nan(fn):
+    with pytest.raises(ValueError, match=r"an empty batch: predictions \(0, 3\)"):
+        fn(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+
+
+def test_predictions_that_are_not_numbers_are_refused():
+    Y_hat = torch.tensor([[0.1, 0.9], [math.nan, 0.2], [0.5, math.inf]])
+    with pytest.raises(FloatingPointError, match=r"nan or inf in 2 of 3 rows"):
+        d2l.Classifier().accuracy(Y_hat, torch.tensor([1, 0, 0]))
+
+
+def test_sequence_predictions_with_transposed_labels_are_refused():
+    Y_hat = torch.randn(3, 2, 4)  # (steps, batch, classes)
+    labels = Y_hat.argmax(dim=-1)
+    assert d2l.Classifier().accuracy(Y_hat, labels) == 1.0
+    assert d2l.Classifier().accuracy(Y_hat, labels.reshape(-1)) == 1.0  # flattened
+    with pytest.raises(
+        ValueError, match=r"labels look transposed, e\.g\. y\.T, of shape"
+    ):
+        d2l.Classifier().accuracy(Y_hat, labels.T)
+
+
+def test_integer_scores_are_fine_for_accuracy_as_in_d2l():
+    scores = torch.tensor([[2, 0, 1], [0, 3, 1]])
+    assert d2l.Classifier().accuracy(scores, torch.tensor([0, 1])).item() == 1.0
+
+
+def test_cross_entropy_refuses_raw_scores_and_sequences():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [-0.3, 1.2, -2.0]])
+    with pytest.raises(ValueError, match=r"values from -2 to 2.*apply softmax first"):
+        d2l.cross_entropy(logits, torch.tensor([0, 1]))
+    probs = torch.softmax(torch.randn(2, 3, 4), dim=-1)
+    with pytest.raises(ValueError, match=r"a matrix .* shape \(2, 3, 4\).*reshape\(-1"):
+        d2l.cross_entropy(probs, torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"float tensor, got a torch.int64 tensor"):
+        d2l.cross_entropy(torch.tensor([[1, 0]]), torch.tensor([0]))
+
+
+def test_probabilities_of_exactly_0_and_1_are_probabilities():
+    certain = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert d2l.cross_entropy(certain, torch.tensor([0, 1])).item() == 0.0
+    with pytest.raises(ValueError, match=r"values from 0 to 1\.5, which look like"):
+        d2l.cross_entropy(torch.tensor([[1.5, 0.0]]), torch.tensor([0]))
+
+
+def test_probabilities_on_an_accelerator_are_looked_at_every_n_calls(monkeypatch):
+    from d2lutil import models
+
+    looks = []
+
+    class FakeGPU(torch.Tensor):
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+        def min(self, *args, **kwargs):
+            looks.append(1)
+            return super().min(*args, **kwargs)
+
+    monkeypatch.setitem(models._probability_calls, "n", 0)
+    probs = torch.full((2, 3), 1 / 3).as_subclass(FakeGPU)
+    for _ in range(2 * models.LABEL_CHECK_EVERY):
+        models.check_probabilities(probs)
+    assert len(looks) == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (
+            lambda: d2l.MLPScratch(2, 3, num_hiddens=0, lr=0.1),
+            "num_hiddens must be pos",
+        ),
+        (
+            lambda: d2l.SoftmaxRegression(num_outputs=0, lr=0.1),
+            "num_outputs must be pos",
+        ),
+        (lambda: d2l.SoftmaxRegressionScratch(4, 0, lr=0.1), "num_outputs must be pos"),
+        (lambda: d2l.LinearRegressionScratch(2.0, lr=0.1), "num_inputs must be an int"),
+        (lambda: d2l.MLP(10, 16.0, lr=0.1), "num_hiddens must be an int"),
+    ],
+)
+def test_models_refuse_impossible_sizes(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+def test_the_checks_read_values_without_a_warning_about_gradients():
+    logits = torch.randn(4, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d2l.cross_entropy(d2l.softmax(logits), torch.tensor([0, 1, 2, 0])).backward()
+        d2l.Classifier().accuracy(logits, torch.tensor([0, 1, 2, 0]))
+        metric = d2l.Accumulator(1)
+        metric.add((logits**2).sum())
+        with pytest.raises(FloatingPointError, match="became inf"):
+            d2l.Trainer(max_epochs=1).fit(
+                InfLoss(lr=0.1),
+                d2l.SyntheticRegressionData(torch.tensor([1.0]), 0.0, num_train=32),
+            )
+
+
+class InfLoss(d2l.LinearRegression):
+    def loss(self, y_hat, y):
+        return super().loss(y_hat, y) * math.inf

@@ -67,6 +67,20 @@ def test_plot_with_y_only_and_tensors_with_grad():
     assert line.get_ydata().tolist() == [3.0, 1.0, 2.0]
 
 
+def test_plot_draws_on_the_axes_it_is_given_with_limits_and_formats():
+    _, (left, right) = plt.subplots(1, 2)  # right is the current panel
+    x = np.array([1.0, 2.0, 4.0])
+    d2l.plot(x, [x, -x], xlim=(0.5, 5), ylim=(-6, 6), fmts=("r:", "g--"), axes=left)
+    assert right.get_lines() == []
+    first, second = left.get_lines()
+    assert first.get_xdata().tolist() == [1.0, 2.0, 4.0]
+    assert (first.get_color(), first.get_linestyle()) == ("r", ":")
+    assert (second.get_color(), second.get_linestyle()) == ("g", "--")
+    assert (left.get_xlim(), left.get_ylim()) == ((0.5, 5.0), (-6.0, 6.0))
+    d2l.set_axes(None, "x", "y", (0, 1), (2, 3), "linear", "linear", None)
+    assert (right.get_xlim(), right.get_ylim()) == ((0.0, 1.0), (2.0, 3.0))
+
+
 def test_plot_rejects_mismatched_series():
     with pytest.raises(ValueError, match="2 x-series but 3 y-series"):
         d2l.plot([np.arange(3), np.arange(3)], [np.arange(3)] * 3)
@@ -78,6 +92,19 @@ def test_show_images_grid_and_titles():
     assert len(axes) == 6
     assert [ax.get_title() for ax in axes] == list("abcdef")
     np.testing.assert_allclose(axes[4].images[0].get_array(), imgs[4].numpy())
+
+
+def test_show_images_leaves_spare_cells_empty_and_sizes_the_figure():
+    imgs = torch.rand(4, 5, 5)
+    axes = d2l.show_images(imgs, 2, 3, titles=["a", "b"], scale=2.0)
+    assert tuple(axes[0].figure.get_size_inches()) == (6.0, 4.0)  # cols, rows x scale
+    assert [len(ax.images) for ax in axes] == [1, 1, 1, 1, 0, 0]
+    assert [ax.get_title() for ax in axes] == ["a", "b", "", "", "", ""]
+    assert axes[3].images[0].get_cmap().name == "gray"
+    assert not any(ax.axison for ax in axes)
+    one = d2l.show_images(imgs[:1], 1, 1)  # a 1 x 1 grid is still an array of axes
+    assert one.shape == (1,)
+    assert tuple(one[0].figure.get_size_inches()) == (1.5, 1.5)
 
 
 # ---------------------------------------------------------- board: points
@@ -383,3 +410,77 @@ def test_plot_takes_a_pandas_series_as_one_curve():
     assert len(axes.lines) == 1
     np.testing.assert_array_equal(axes.lines[0].get_ydata(), [1.0, 4.0, 9.0])
     plt.close(fig)
+
+
+# ------------------------------------------------------- bad input, plotting
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"legend": "xy"},
+            TypeError,
+            r"got the string 'xy', .* e\.g\. legend=\['xy'\]",
+        ),
+        ({"legend": ["a", "b"]}, ValueError, r"legend has 2 labels for 1 curves"),
+        ({"xlim": (1,)}, ValueError, r"xlim must be a pair \(low, high\), got \(1,\)"),
+        ({"ylim": 3}, ValueError, r"ylim must be a pair"),
+        ({"fmts": ()}, TypeError, r"fmts must be a non-empty list of strings"),
+        ({"fmts": "r-"}, TypeError, r"fmts must be a list of strings, .*'r-'"),
+    ],
+)
+def test_plot_refuses_options_that_would_draw_something_else(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        d2l.plot(np.arange(5), np.arange(5) ** 2, **kwargs)
+    assert plt.gca().get_lines() == []  # nothing was drawn
+
+
+def test_plot_of_columns_instead_of_rows_says_to_transpose():
+    x = np.linspace(0, 1, 100)
+    Y = np.stack([x, x**2, x**3], axis=1)  # (100, 3): columns meant as curves
+    with pytest.raises(ValueError, match=r"100 rows of 3 points.*plot\(x, Y\.T\)"):
+        d2l.plot(x, Y)
+    d2l.plot(x, Y.T)
+    assert len(plt.gca().get_lines()) == 3
+
+
+def test_plot_of_curves_and_x_of_different_lengths():
+    with pytest.raises(ValueError, match=r"curve 0 has 4 points but its x-series 5"):
+        d2l.plot(np.arange(5), np.arange(4))
+
+
+def test_set_axes_on_none_uses_the_current_panel():
+    _, axes = plt.subplots()
+    d2l.set_axes(None, "x", "y", None, None, "linear", "log", None)
+    assert (axes.get_xlabel(), axes.get_yscale()) == ("x", "log")
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "match"),
+    [
+        (0, "0.5", TypeError, r"y must be a number, got '0\.5'"),
+        (0, None, TypeError, r"y must be a number, got None"),
+        (0, torch.tensor([0.5, 0.4]), ValueError, r"shape \(2,\); draw its mean"),
+        ("0", 0.5, TypeError, r"x must be a number"),
+    ],
+)
+def test_board_draw_refuses_a_bad_point_at_the_first_call(x, y, error, match):
+    board = d2l.ProgressBoard(mode="off")
+    with pytest.raises(error, match=match):
+        board.draw(x, y, "loss", every_n=10)
+    assert board.raw_points.get("loss", []) == []
+
+
+def test_summary_without_points_and_without_an_x_label():
+    board = d2l.ProgressBoard(mode="off")
+    assert board.summary() == "(no points yet)"
+    board.draw(1.5, 0.25, "loss")
+    assert board.summary() == "x 1.50  loss 0.2500"
+
+
+def test_board_draw_takes_numbers_and_one_element_tensors():
+    board = d2l.ProgressBoard(mode="off")
+    for y in (1, 2.0, np.float32(3), torch.tensor(4.0), torch.tensor([5.0])):
+        board.draw(0, y, "loss", every_n=5)
+    assert board.data["loss"] == [(0.0, 3.0)]
