@@ -327,7 +327,9 @@ def tested_summary(record: dict[str, Any], notebooks: list[str]) -> list[str]:
     missing = [n for n in notebooks if n not in run]
     if missing:
         text.append(
-            f"Added since these runs, not run in them yet: {', '.join(missing)}."
+            "Added since these runs, not run in them yet: "
+            + ", ".join(n.rsplit("/", 1)[-1] for n in missing)  # short: fits a phone
+            + "."
         )
     constraints = {e.get("pip_constraints") for e in envs.values()} - {"", None}
     if constraints:
