@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from course_infra import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -36,23 +37,6 @@ def source(cell: dict) -> str:
 
 def tags(cell: dict) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    return files
 
 
 def repository_url() -> str:
