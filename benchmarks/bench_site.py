@@ -56,6 +56,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))  # course_infra, which site_helpers uses
 
 import site_helpers as sh  # noqa: E402  (the page list, the web server, Chromium)
 
