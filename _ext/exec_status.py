@@ -156,6 +156,21 @@ def _row(cells: list[nodes.Node | str]) -> nodes.row:
     return row
 
 
+def _table(name: str, columns: list[str]) -> tuple[nodes.table, nodes.tbody]:
+    """A table of class ``name`` with a header row of ``columns``, and its empty body."""
+    table = nodes.table(classes=[name])
+    group = nodes.tgroup(cols=len(columns))
+    table += group
+    for _ in columns:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    head += _row(columns)
+    group += head
+    body = nodes.tbody()
+    group += body
+    return table, body
+
+
 class StoredRuns(SphinxDirective):
     """``{stored-runs}``: the table of the notebooks' stored runs and their nbval results."""
 
@@ -202,16 +217,7 @@ class StoredRuns(SphinxDirective):
         else:
             columns.insert(-1, VERSIONS)
 
-        table = nodes.table(classes=["stored-runs"])
-        group = nodes.tgroup(cols=len(columns))
-        table += group
-        for _ in columns:
-            group += nodes.colspec(colwidth=1)
-        head = nodes.thead()
-        head += _row(columns)
-        group += head
-        body = nodes.tbody()
-        group += body
+        table, body = _table("stored-runs", columns)
         for docname in docnames:
             nb, record = notebooks[docname], records[docname]
             link = addnodes.pending_xref(
@@ -384,16 +390,7 @@ class TestedEnvironments(SphinxDirective):
         if not envs:
             return [intro]
         columns = ["Environment", *envs]
-        table = nodes.table(classes=["tested-environments"])
-        group = nodes.tgroup(cols=len(columns))
-        table += group
-        for _ in columns:
-            group += nodes.colspec(colwidth=1)
-        head = nodes.thead()
-        head += _row(columns)
-        group += head
-        body = nodes.tbody()
-        group += body
+        table, body = _table("tested-environments", columns)
         for label, value in TESTED_ROWS:
             body += _row([label, *(value(e) for e in envs.values())])
         return [intro, table]

@@ -20,12 +20,7 @@ from torch.distributions.multinomial import Multinomial
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
-    yield
-    d2l.plt.close("all")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 # ------------------------------------------------------------------ 2.6

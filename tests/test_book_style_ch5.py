@@ -17,12 +17,7 @@ from torch.utils.data import TensorDataset
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
-    yield
-    d2l.plt.close("all")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 # ------------------------------------------------------------------ 5.4's idiom

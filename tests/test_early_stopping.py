@@ -16,10 +16,7 @@ from torch import nn
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 def regression_data(num_train=64, num_val=40, batch_size=16, seed=0):

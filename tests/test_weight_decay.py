@@ -14,10 +14,7 @@ import torch
 
 import d2lutil as d2l
 
-
-@pytest.fixture(autouse=True)
-def quiet_board(monkeypatch):
-    monkeypatch.setenv("D2LUTIL_BOARD", "off")
+pytestmark = pytest.mark.usefixtures("quiet_board")  # tests/conftest.py
 
 
 def ridge(X: torch.Tensor, y: torch.Tensor, lambd: float):
