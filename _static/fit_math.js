@@ -5,14 +5,18 @@
 // its line.
 //
 // Each formula is fitted before it is first painted, so that no reader sees one change: while
-// the HTML is parsed, every frame fits the formulas the parser has finished since the last
-// frame (a formula is finished once something follows it), measuring them only with every
-// font they ask for in (a formula laid out before its font arrives has the stand-in font's
-// width; _ext/katex_math.py preloads the fonts each page uses, so that they are in before
-// the first formula is). Formulas that are not shown (the closed solution dropdowns) are left
-// alone until a click shows them. When the parse ends: the rest; then everything again after
-// every resize and after a click. Each pass measures first and writes after, and writes only
-// the scales that change.
+// the HTML is parsed, every frame (before it is painted) fits the formulas the parser has
+// finished since the last frame (a formula is finished once something follows it), measuring
+// them only with every font they ask for in (a formula laid out before its font arrives has
+// the stand-in font's width; _ext/katex_math.py preloads the fonts each page uses, so that
+// they are in before the first formula is). The one formula the parser may still be in the
+// middle of, the last one so far, is kept invisible (data-math-pending, see
+// _static/accessibility.css) until it is finished, then fitted and shown in one frame: the
+// parser can pause anywhere, and a formula painted before it was complete would change when
+// fitted. Formulas that are not shown (the closed solution dropdowns) are left alone until a
+// click shows them. When the parse ends: the rest; then everything again after every resize
+// and after a click. Each pass measures first and writes after, and writes only the scales
+// that change.
 //
 // Jupyter Book adds every script in _static/ to every page; on pages without math it changes
 // nothing. Once the fonts are in and the page is fitted, it writes the window width it fitted
@@ -98,27 +102,38 @@
   }
 
   // Measure the formulas from the start-th of each kind on (only finished ones while the HTML
-  // is parsed) and write their scales, unless measuring them asked for a font that is not in
-  // yet. Returns where the next pass starts, or null if nothing was written for that reason.
+  // is parsed: the first unfinished one is kept invisible) and write their scales, unless
+  // measuring them asked for a font that is not in yet. Returns where the next pass starts,
+  // or null if nothing was written for that reason.
   function fitFrom(start, parsed) {
     var kinds = [
       [document.querySelectorAll(DISPLAY), display],
       [document.querySelectorAll(INLINE), inline],
     ];
     var changes = [];
+    var measured = [];
     var next = start.slice();
     kinds.forEach(function (kind, k) {
       var found = kind[0];
       for (var n = start[k]; n < found.length; n++) {
-        if (!parsed && !finished(found[n])) break;
+        if (!parsed && !finished(found[n])) {
+          found[n].dataset.mathPending = "";
+          break;
+        }
         if (shown(found[n])) {
           var change = kind[1](found[n]);
           if (change) changes.push(change);
         }
+        measured.push(found[n]);
         next[k] = n + 1;
       }
     });
     if (loadingFonts().length) return null; // measured in a stand-in font
+    // Shown in the frame in which they are fitted: first shown, then scaled (no paint comes
+    // between the two).
+    measured.forEach(function (element) {
+      if ("mathPending" in element.dataset) delete element.dataset.mathPending;
+    });
     write(changes);
     return next;
   }

@@ -19,7 +19,9 @@ Per load it measures:
   browser, scaling to fit the width: any change but the HTML parser inserting the formula)
   and the arrival of the last math font that came after the first formula was painted (until
   then the formulas that use it are drawn blank or in another font). A formula the parser
-  inserts and nothing changes once it shows is final when it shows. Pages that typeset in the
+  inserts and nothing changes once it shows is final when it shows (one that
+  ``_static/fit_math.js`` keeps invisible until the parser has finished it shows, and so
+  arrives, when the script shows it). Pages that typeset in the
   browser (MathJax) are waited for through ``MathJax.startup.promise``; every page then until
   its math has been quiet for 0.5 s;
 - ``parsed``: when the HTML was parsed (``domInteractive``): the last formula of the page has
@@ -98,7 +100,16 @@ RECORDER = """(() => {
     const parsing = document.readyState === 'loading';
     for (const r of records) {
       const formulas = [r.target, ...r.addedNodes].map(formulaOf).filter(Boolean);
+      // _static/fit_math.js keeps a formula the parser may not have finished invisible
+      // (data-math-pending) and shows it once it is complete and fitted: for the reader it
+      // arrives then, and what is done to it in the same frame comes before its first paint.
+      const shownNow = r.type === 'attributes' && r.attributeName === 'data-math-pending' &&
+        !r.target.hasAttribute('data-math-pending');
       for (const formula of formulas) {
+        if (shownNow) {
+          arrived.set(formula, t.frame - 1);
+          continue;
+        }
         if (!arrived.has(formula)) {
           arrived.set(formula, t.frame);
           t.firstShown = Math.min(t.firstShown, t.frame + 1);

@@ -210,6 +210,9 @@ MATH_REPORT = """() => {
   return {
     nodes: nodes.length, shown: shown.length, undrawn,
     errors: document.querySelectorAll('.katex-error').length,
+    // Formulas _static/fit_math.js keeps invisible while the parser may be inside them:
+    // none is left once the page is fitted.
+    pending: document.querySelectorAll('[data-math-pending]').length,
     family: family(document.querySelector('.katex')),
     loaded: katex.filter(f => f.status === 'loaded').map(f => f.family.replace(/["']/g, '')),
     faces: katex.filter(f => f.status === 'loaded')
@@ -406,6 +409,8 @@ def _math_problems(page: sh.Page, math: dict, visit: Visit, site_stats) -> list[
     problems = []
     if math["errors"]:
         problems.append(f"{math['errors']} KaTeX errors")
+    if math["pending"]:
+        problems.append(f"{math['pending']} formulas left invisible by fit_math.js")
     if math["undrawn"]:
         problems.append(
             f"{len(math['undrawn'])} of {math['shown']} formulas not drawn by KaTeX's "
