@@ -28,10 +28,16 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # The float path nbval checks on, different from the native one `make outputs` stores with:
-# MKL's conditional-numerical-reproducibility mode and torch's portable (non-vectorised) CPU
-# kernels. A stored output that depends on the last digits of a float fails here, on the
-# author's machine, instead of on another CPU (see README, "Tests").
-CHECK_FLOAT_PATH := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default
+# torch's portable (non-vectorised) CPU kernels, and MKL's AVX2 kernels on an Intel CPU with
+# AVX-512, its conditional-numerical-reproducibility kernels on any other
+# (course_infra.check_float_path). A stored output that depends on the last digits of a float
+# fails here, on the author's machine, instead of on another CPU (see README, "Tests").
+CHECK_FLOAT_PATH := $(shell $(PYTHON) scripts/course_infra.py check-float-path)
+ifeq ($(CHECK_FLOAT_PATH),)
+  $(error could not work out the check float path: `$(PYTHON) scripts/course_infra.py check-float-path` failed)
+endif
+# Longest work first (conftest.py orders it); xdist must keep that order.
+XDIST_FILES := --dist loadfile --no-loadscope-reorder
 REPORTS := _build/reports
 # The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
 BOOK ?= .
@@ -46,7 +52,7 @@ help:
 	@echo "make bench   run the d2lutil benchmarks (JSON lines)"
 	@echo "make bench-suite   time the parts of make test: lint, unit, nbval, build, site (JSON lines)"
 	@echo "make bench-site   bytes, first paint and final math of every page, 1x and 4x CPU (JSON lines)"
-	@echo "make float-paths   nbval on the native and two imitated float paths, RUNS=3 times each"
+	@echo "make float-paths   nbval on the native and three imitated float paths, RUNS=3 times each"
 	@echo "make floors  d2lutil, its unit tests and every notebook at the stated floor versions"
 	@echo "make newest  the same with the newest Python and the newest releases (downloads GBs)"
 	@echo "make linkcheck     check the site's external links (needs the internet)"
@@ -114,7 +120,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # The tests that need the built site: they run after `make book`.
-SITE_TESTS := tests/test_site_html.py tests/test_site_browser.py
+# (the browser tests first: they take longest, see conftest.py)
+SITE_TESTS := tests/test_site_browser.py tests/test_site_html.py
 NOT_SITE := $(foreach t,$(SITE_TESTS),--ignore=$(t))
 
 NBVAL_ARGS = --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -125,7 +132,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests $(NOT_SITE) -n $(JOBS) -q
 
 nbval: $(STAMP)
-	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) --dist loadfile -q
+	$(CHECK_FLOAT_PATH) $(BIN)/pytest chapters $(NBVAL_ARGS) -n $(JOBS) $(XDIST_FILES) -q
 
 # Site tests: one test per page in the browser, spread over the workers (--dist load).
 site-test: $(STAMP)
@@ -141,7 +148,7 @@ test: $(STAMP) test-deps $(BOOK_PREREQS)
 	$(MAKE) --no-print-directory lint
 	@mkdir -p $(REPORTS)
 	$(CHECK_FLOAT_PATH) $(BIN)/pytest tests chapters $(NOT_SITE) $(NBVAL_ARGS) \
-	  -n $(JOBS) --dist loadfile --junitxml=$(REPORTS)/nbval.xml \
+	  -n $(JOBS) $(XDIST_FILES) --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory build-book BOOK_BIN=$(BIN)
 	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load
@@ -150,7 +157,7 @@ outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }
 	$(BIN)/python scripts/execute_notebook.py $(NB)
 
-# nbval on the native and two imitated float paths, RUNS times each (JSON lines; see README).
+# nbval on the native and three imitated float paths, RUNS times each (JSON lines; see README).
 RUNS ?= 3
 float-paths: $(STAMP) test-deps
 	$(BIN)/python benchmarks/float_paths.py --runs $(RUNS)

@@ -14,9 +14,9 @@
 // _static/accessibility.css) until it is finished, then fitted and shown in one frame: the
 // parser can pause anywhere, and a formula painted before it was complete would change when
 // fitted. Formulas that are not shown (the closed solution dropdowns) are left alone until a
-// click shows them. When the parse ends: the rest; then everything again after every resize
-// and after a click. Each pass measures first and writes after, and writes only the scales
-// that change.
+// click shows them. When the parse ends: the rest; then everything again after every resize,
+// every change of the text column's width and every click. Each pass measures first and
+// writes after, and writes only the scales that change.
 //
 // Jupyter Book adds every script in _static/ to every page; on pages without math it changes
 // nothing. Once the fonts are in and the page is fitted, it writes the window width it fitted
@@ -28,10 +28,16 @@
   var INLINE = "span.math";
   var range = document.createRange();
 
-  // The scale a formula needs: its natural width is its width now over the scale it has now.
+  // The scale a formula needs, from its natural width: its width when it was last measured
+  // unscaled (a width measured at another scale, divided by that scale, can be a pixel or
+  // two off: KaTeX's rules and struts do not all scale with the font). The width now over the
+  // scale now only where it was never measured unscaled.
+  var naturalWidths = new WeakMap();
+  var unscaled = []; // [element, width] measured in this pass: kept if every font was in
   function needed(element, available, width) {
     var now = parseFloat(element.style.fontSize) / 100 || 1;
-    var natural = width / now;
+    if (now === 1) unscaled.push([element, width]);
+    var natural = now === 1 ? width : naturalWidths.get(element) || width / now;
     if (available > 0 && natural > available + 1) {
       // (4 px to spare: a glyph may overhang the boxes KaTeX laid out)
       return Math.max(MIN_SCALE, (available - 4) / natural);
@@ -76,13 +82,15 @@
     return false;
   }
 
+  // A scale is written as a percentage with one decimal, and only where that changes: the
+  // scale a formula ends up with depends on the width it has, not on the widths it had before.
   function write(changes) {
     changes.forEach(function (change) {
       var element = change[0];
-      var now = parseFloat(element.style.fontSize) / 100 || 1;
-      if (Math.abs(change[1] - now) < 0.005) return;
-      if (change[1] < 1) {
-        element.style.fontSize = (100 * change[1]).toFixed(1) + "%";
+      var size = change[1] < 1 ? (100 * change[1]).toFixed(1) + "%" : "";
+      if (element.style.fontSize === size) return;
+      if (size) {
+        element.style.fontSize = size;
       } else {
         element.style.removeProperty("font-size");
       }
@@ -112,6 +120,7 @@
     ];
     var changes = [];
     var measured = [];
+    unscaled = [];
     var next = start.slice();
     kinds.forEach(function (kind, k) {
       var found = kind[0];
@@ -129,6 +138,9 @@
       }
     });
     if (loadingFonts().length) return null; // measured in a stand-in font
+    unscaled.forEach(function (entry) {
+      naturalWidths.set(entry[0], entry[1]);
+    });
     // Shown in the frame in which they are fitted: first shown, then scaled (no paint comes
     // between the two).
     measured.forEach(function (element) {
@@ -167,6 +179,20 @@
     }
     window.addEventListener("resize", later);
     document.addEventListener("click", later);
+    // The text column can change width without a resize of the window, or after it: the
+    // theme slides its sidebars in and out with a CSS transition, so that a pass 50 ms after
+    // a resize may see the column at a width it only passes through. Every change of the
+    // column's width is fitted to before it is painted (a ResizeObserver's callback runs
+    // after layout, before paint).
+    var column = document.querySelector("article") || document.body;
+    var width = null;
+    if (window.ResizeObserver) {
+      new ResizeObserver(function (entries) {
+        var now = entries[entries.length - 1].contentRect.width;
+        if (width !== null && Math.abs(now - width) >= 0.5) fitAll();
+        width = now;
+      }).observe(column);
+    }
   }
 
   if (document.readyState === "loading") {

@@ -39,10 +39,14 @@ import course_infra
 ROOT = course_infra.ROOT
 BIN = Path(sys.executable).parent
 OUT = ROOT / "_build" / "bench-suite"
-SITE_TESTS = ["tests/test_site_html.py", "tests/test_site_browser.py"]
-CHECK_FLOAT_PATH = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"}
+SITE_TESTS = [
+    "tests/test_site_browser.py",
+    "tests/test_site_html.py",
+]  # as the Makefile
+CHECK_FLOAT_PATH = course_infra.check_float_path()  # as the Makefile's
 NBVAL = ["--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
 NBVAL += ["--nbval-cell-timeout", "600"]
+XDIST_FILES = ["--dist", "loadfile", "--no-loadscope-reorder"]  # as in the Makefile
 
 
 def commands(
@@ -62,17 +66,21 @@ def commands(
             None,
         ),
         "unit": (
-            [[*pytest, "tests", *not_site, *xdist, f"--junitxml={OUT / 'unit.xml'}"]],
+            [
+                [*pytest, "tests", *not_site, *xdist, *XDIST_FILES]
+                + [f"--junitxml={OUT / 'unit.xml'}"]
+            ],
             {},
             OUT / "unit.xml",
         ),
         "nbval": (
             [
-                [*pytest, "chapters", *NBVAL, *xdist, "--dist", "loadfile"]
+                [*pytest, "chapters", *NBVAL, *xdist, *XDIST_FILES]
                 + [f"--junitxml={course_infra.NBVAL_XML}"]
                 + [
                     "-o",
-                    "junit_suite_name=make bench-suite, " + _words(CHECK_FLOAT_PATH),
+                    "junit_suite_name=make bench-suite, "
+                    + course_infra.env_words(CHECK_FLOAT_PATH),
                 ]
             ],
             CHECK_FLOAT_PATH,
@@ -85,17 +93,13 @@ def commands(
         ),
         "site": (
             [
-                [*pytest, *SITE_TESTS, *xdist, "--dist", "loadfile"]
+                [*pytest, *SITE_TESTS, *xdist, "--dist", "load"]
                 + [f"--junitxml={OUT / 'site.xml'}"]
             ],
             {},
             OUT / "site.xml",
         ),
     }
-
-
-def _words(env: dict[str, str]) -> str:
-    return " ".join(f"{k}={v}" for k, v in env.items())
 
 
 def run_part(name: str, jobs: int) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """nbval over every notebook on several CPU float paths, several times: is any output fragile?
 
-Usage: python benchmarks/float_paths.py [--runs N] [--paths native,compatible,avx2]
+Usage: python benchmarks/float_paths.py [--runs N] [--paths native,check,compatible,avx2]
        (`make float-paths`)
 
 The stored outputs come from the native float path of the machine that ran ``make outputs``.
@@ -8,8 +8,11 @@ Another CPU rounds some operations differently; these environment variables imit
 one machine (see README, "Tests"):
 
 - ``native``: no override;
-- ``compatible``: ``MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default`` (what ``make test`` uses);
-- ``avx2``: ``MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2``.
+- ``check``: what ``make test`` checks on, ``course_infra.check_float_path()``
+  (``MKL_CBWR=AVX2 ATEN_CPU_CAPABILITY=default`` on an Intel CPU with AVX-512);
+- ``compatible``: ``MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default``, the path furthest from
+  any native one (``make test`` uses it on CPUs without AVX-512);
+- ``avx2``: ``MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2``, a CPU without AVX-512.
 
 Prints one JSON line per run (path, run, passed, failed, seconds, failed cells) and a last line
 with the totals. Exit status 1 if any cell failed.
@@ -27,8 +30,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import course_infra  # noqa: E402
+
 PATHS = {
     "native": {},
+    "check": course_infra.check_float_path(),
     "compatible": {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"},
     "avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
 }

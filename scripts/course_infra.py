@@ -14,6 +14,9 @@ floors and newest venvs of ``make floors`` / ``make newest``.
 - **The nbval report**: ``read_junit()`` reads the JUnit XML that ``make test`` writes
   (``_build/reports/nbval.xml``), ``nbval_counts()`` counts its cells per notebook (the status
   page's column) and ``nbval_summary()`` is the readable report derived from it (``nbval.txt``).
+- **The check float path**: ``check_float_path()``, the environment under which ``make test``
+  re-executes the notebooks (the Makefile asks for it: ``python3 scripts/course_infra.py
+  check-float-path``).
 - **Chromium**: ``chromium_executable()``, the one finder used by the browser tests and by
   ``scripts/ensure_test_deps.py``.
 """
@@ -24,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -73,6 +77,25 @@ def code_sources(path: Path) -> list[str]:
         for c in cells
         if c["cell_type"] == "code"
     ]
+
+
+RECORD_KEY = (
+    "stored_run"  # scripts/execute_notebook.py writes it, _ext/exec_status.py shows it
+)
+
+
+def stored_run(path: Path) -> dict:
+    """A notebook's record of its stored run (seconds, versions, ...), {} if it has none."""
+    try:
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    record = (
+        notebook.get("metadata", {}).get(RECORD_KEY)
+        if isinstance(notebook, dict)
+        else None
+    )
+    return record if isinstance(record, dict) else {}
 
 
 def training_notebooks(folder: Path = CHAPTERS) -> list[Path]:
@@ -233,6 +256,50 @@ def nbval_summary(run: JunitRun) -> str:
 
 # ------------------------------------------------------------------- Chromium
 
+# The float path nbval checks the stored outputs on ----------------------------------------------
+
+
+def cpu_info(path: Path = Path("/proc/cpuinfo")) -> tuple[str, set[str]]:
+    """The CPU's vendor and instruction-set flags, as Linux lists them ("", set() elsewhere)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "", set()
+    fields = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition(":") for line in text.splitlines())
+        if key.strip() in ("vendor_id", "flags")
+    )
+    return fields.get("vendor_id", ""), set(fields.get("flags", "").split())
+
+
+def check_float_path(vendor: str = "", flags: set[str] | None = None) -> dict[str, str]:
+    """The environment under which ``make test`` re-executes the notebooks (README, "Tests").
+
+    ``make outputs`` stores them on the machine's native float path; the check runs on one
+    this machine does not take by itself, so that an output that depends on the last digits
+    of a float fails here instead of on another CPU. torch's element-wise kernels: the
+    portable ones (``ATEN_CPU_CAPABILITY=default``) instead of the vectorised ones. MKL's
+    (matrix products, least squares): on an Intel CPU with AVX-512, whose native kernels are
+    AVX-512 ones, the AVX2 kernels of CPUs without it (``MKL_CBWR=AVX2``); on any other CPU,
+    where the AVX2 kernels may be the native ones, the conditional-reproducibility kernels
+    (``MKL_CBWR=COMPATIBLE``, 3 to 6 times slower at matrix products). ``vendor`` and
+    ``flags`` default to this machine's.
+    """
+    if flags is None:
+        vendor, flags = cpu_info()
+    intel_avx512 = vendor == "GenuineIntel" and "avx512f" in flags
+    return {
+        "MKL_CBWR": "AVX2" if intel_avx512 else "COMPATIBLE",
+        "ATEN_CPU_CAPABILITY": "default",
+    }
+
+
+def env_words(env: dict[str, str]) -> str:
+    """An environment as ``KEY=value`` words, as a shell command line takes it."""
+    return " ".join(f"{key}={value}" for key, value in env.items())
+
+
 # Real binaries first: Debian's /usr/bin/chromium is a shell wrapper around
 # /usr/lib/chromium/chromium, which Playwright must launch directly.
 CHROMIUM_CANDIDATES = (
@@ -285,3 +352,10 @@ def _is_shell_script(path: str) -> bool:
             return handle.read(2) == b"#!"
     except OSError:
         return True
+
+
+if __name__ == "__main__":
+    # `python3 scripts/course_infra.py check-float-path`: the Makefile's CHECK_FLOAT_PATH.
+    if sys.argv[1:] != ["check-float-path"]:
+        sys.exit("usage: python3 scripts/course_infra.py check-float-path")
+    print(env_words(check_float_path()))

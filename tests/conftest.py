@@ -225,6 +225,12 @@ def summary_lines(stats: dict) -> list[str]:
             f"axe-core {axe.get('version', '?')}: {axe['pages']} page audits "
             f"({', '.join(dict.fromkeys(axe.get('modes', [])))})"
         )
+        if without := stats.get("axe_without_katex_layout"):
+            lines.append(
+                f"  KaTeX's visual layout audited on {axe['pages'] - without['pages']} "
+                f"audits, left out on {without['pages']} pages "
+                f"({without['formulas']} formulas; their MathML audited)"
+            )
         by_impact = axe.get("impact", {})
         for impact in ("critical", "serious", "moderate", "minor"):
             rules = by_impact.get(impact, {})

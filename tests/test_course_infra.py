@@ -168,3 +168,78 @@ def test_chromium_finder_honours_the_environment(monkeypatch, tmp_path):
 def test_in_ci(monkeypatch, value, expected):
     monkeypatch.setenv("CI", value)
     assert ci.in_ci() is expected
+
+
+# The check float path ----------------------------------------------------------------------
+
+CPUINFO = """processor\t: 0
+vendor_id\t: {vendor}
+model name\t: Some CPU
+flags\t\t: fpu sse2 avx avx2 fma{extra}
+
+processor\t: 1
+vendor_id\t: {vendor}
+flags\t\t: fpu sse2 avx avx2 fma{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("vendor", "extra", "mkl"),
+    [
+        ("GenuineIntel", " avx512f avx512bw", "AVX2"),  # native MKL kernels are AVX-512
+        ("GenuineIntel", "", "COMPATIBLE"),  # AVX2 may be the native path
+        ("AuthenticAMD", " avx512f", "COMPATIBLE"),  # MKL need not take AVX-512 there
+    ],
+)
+def test_check_float_path_is_never_the_native_one(tmp_path, vendor, extra, mkl):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(vendor=vendor, extra=extra))
+    found_vendor, flags = ci.cpu_info(cpuinfo)
+    assert found_vendor == vendor
+    assert ("avx512f" in flags) == bool(extra)
+    assert "avx2" in flags
+    path = ci.check_float_path(found_vendor, flags)
+    assert path == {"MKL_CBWR": mkl, "ATEN_CPU_CAPABILITY": "default"}
+    assert ci.env_words(path) == f"MKL_CBWR={mkl} ATEN_CPU_CAPABILITY=default"
+
+
+def test_check_float_path_without_cpuinfo_is_the_reproducible_mode(tmp_path):
+    assert ci.cpu_info(tmp_path / "missing") == ("", set())
+    assert ci.check_float_path("", set())["MKL_CBWR"] == "COMPATIBLE"
+
+
+def test_make_test_checks_on_the_path_course_infra_names():
+    command = ["make", "-n", "--no-print-directory", "nbval", "STAMP=Makefile"]
+    shown = subprocess.run(
+        command, cwd=ci.ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    expected = ci.env_words(ci.check_float_path())
+    assert shown.startswith(expected + " .venv/bin/pytest chapters"), shown
+    assert "--dist loadfile --no-loadscope-reorder" in shown
+
+
+# The order in which pytest hands out work (conftest.py) ---------------------------------------
+
+
+def test_notebooks_are_handed_out_longest_first():
+    """The root conftest.py orders notebooks by their stored run, longest first, and keeps
+    each notebook's cells together and in order."""
+    chosen = [ci.CHAPTERS / name for name in (
+        "02_preliminaries/2_1_data_manipulation.ipynb",
+        "05_multilayer_perceptrons/5_7_capstone.ipynb",
+        "03_linear_regression/3_7_weight_decay.ipynb",
+    )]  # fmt: skip
+    seconds = {path: ci.stored_run(path)["seconds"] for path in chosen}
+    assert len(set(seconds.values())) == 3
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval"]
+    command += ["-p", "no:xdist", "-p", "no:cacheprovider", *map(str, chosen)]
+    shown = subprocess.run(
+        command, cwd=ci.ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    items = [line for line in shown.splitlines() if "::Cell " in line]
+    files = list(dict.fromkeys(line.split("::")[0] for line in items))
+    longest_first = sorted(chosen, key=seconds.get, reverse=True)
+    assert files == [str(p.relative_to(ci.ROOT)) for p in longest_first]
+    for file in files:
+        cells = [int(line.rsplit(" ", 1)[1]) for line in items if line.startswith(file)]
+        assert cells == list(range(len(cells)))  # together and in order

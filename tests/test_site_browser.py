@@ -7,7 +7,9 @@ one Chromium and shares it; each page is loaded and checked by one test, so the 
 over the workers (``make test`` runs ``--dist load``). On every page: every formula (rendered
 by KaTeX when the site was built) is drawn with KaTeX's stylesheet and fonts, which load from
 the site; every request succeeds and no script raises; every image loads; axe-core finds no
-violation of impact serious or critical (the others are listed in the summary); on notebook
+violation of impact serious or critical (the others are listed in the summary; KaTeX's visual
+layout of the formulas, hidden from screen readers, is audited on the pages with the most math
+of each chapter, see KATEX_LAYOUT); on notebook
 pages the set-up cell opens when its toggle is clicked; at a 390-px-wide viewport nothing
 overflows horizontally except code blocks (a cell's code and its printed output, which scroll
 sideways in their own box): no element sticks out, no other box scrolls sideways. In dark mode
@@ -366,10 +368,11 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     """Load the page once, as a reader would, and check everything it shows.
 
     Light mode at 1280 px: formulas drawn with KaTeX's stylesheet and fonts, no failed or
-    outside request, no script error, images loaded with alt text, no serious or critical
-    axe-core violation, the set-up cell opening on a click. Then 390 px: nothing but code
-    scrolls sideways. On the screenshot pages (and the first page with a plot) also dark
-    mode (see _dark_problems). Every problem found is reported, not only the first.
+    outside request, no script error, images loaded with alt text, the set-up cell opening on
+    a click. Then 390 px: nothing but code scrolls sideways. Then 1280 px again: every formula
+    scaled as before, no serious or critical axe-core violation (see KATEX_LAYOUT). On the screenshot pages (and the first
+    page with a plot) also dark mode (see _dark_problems). Every problem found is reported,
+    not only the first.
     """
     if not page.html.exists():
         pytest.fail(f"{page.docname} was not built (see _toc.yml)")
@@ -381,11 +384,7 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     visit.goto(page)
     problems = _math_problems(page, p.evaluate(MATH_REPORT), visit, site_stats)
     problems += _load_problems(page, visit, p.evaluate(IMAGES))
-    # After the page's own requests: axe-core fetches the stylesheets again, resolving
-    # @import against the page instead of the stylesheet (a 404 of the audit, not the site).
-    response = axe.run(p, options=AXE_OPTIONS).response
-    _record_axe(site_stats, [response], "light")
-    problems += [f"axe-core: {found}" for found in _blocking(response)]
+    wide_scales = p.evaluate(SCALES)
     if page in SHOTS:
         p.evaluate("window.scrollTo(0, 0)")
         _save(p.screenshot, f"{page.slug}-light.png", site_stats)
@@ -399,10 +398,49 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     problems += _narrow_problems(page, p.evaluate(OVERFLOW), site_stats)
     if page in SHOTS:
         _save(p.screenshot, f"{page.slug}-narrow.png", site_stats)
+    problems += _axe_problems(page, p, axe, wide_scales, site_stats)
     if page in SHOTS or page == PLOT_PAGE:
         problems += _dark_problems(page, browser, base_url, site_stats)
     site_stats["browser"]["pages"] += 1
     assert not problems, f"{page.docname}:\n" + "\n".join(problems)
+
+
+# KaTeX's visual layout of the formulas: hidden from screen readers (which read the MathML copy
+# beside it), drawn with the same stylesheet and colours on every page, and most of a math
+# page's elements (about 15,000 of 19,500 on 4.1), which take axe-core two thirds of its time
+# there. axe-core audits it on the pages of SHOTS (the most math of each chapter, in light and
+# on AXE_DARK in dark mode too); on the others it audits the page without it.
+KATEX_LAYOUT = ".katex-html"
+
+
+# The scale _static/fit_math.js gave each formula ("" for none).
+SCALES = (
+    "() => [...document.querySelectorAll('span.math, div.math > .katex-display')]"
+    ".map(m => m.style.fontSize)"
+)
+
+
+def _axe_problems(page: sh.Page, p, axe, wide_scales, site_stats) -> list[str]:
+    """axe-core on the page at 1280 px, last (it may take KaTeX's layout out of the page).
+    Back from 390 px, every formula has the scale it had at 1280 px before."""
+    p.set_viewport_size(WIDE)
+    settle(p)
+    problems = []
+    if (scales := p.evaluate(SCALES)) != wide_scales:
+        changed = sum(a != b for a, b in zip(scales, wide_scales, strict=True))
+        problems.append(f"{changed} formulas scaled differently after 390 px and back")
+    if page not in SHOTS:
+        removed = p.evaluate(
+            f"[...document.querySelectorAll('{KATEX_LAYOUT}')].map(e => e.remove()).length"
+        )
+        stats = site_stats.setdefault("axe_without_katex_layout", {})
+        stats["pages"] = stats.get("pages", 0) + 1
+        stats["formulas"] = stats.get("formulas", 0) + removed
+    # After the page's own requests: axe-core fetches the stylesheets again, resolving
+    # @import against the page instead of the stylesheet (a 404 of the audit, not the site).
+    response = axe.run(p, options=AXE_OPTIONS).response
+    _record_axe(site_stats, [response], "light")
+    return problems + [f"axe-core: {found}" for found in _blocking(response)]
 
 
 def _math_problems(page: sh.Page, math: dict, visit: Visit, site_stats) -> list[str]:

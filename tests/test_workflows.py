@@ -3,9 +3,9 @@
 What matters, not the YAML restated: every workflow is valid against the published GitHub
 Actions schema (``check-jsonschema --builtin-schema vendor.github-workflows``, offline); what
 it runs is a real Makefile target (so renaming a target cannot silently break CI); each of the
-five jobs runs on the events it exists for (CI on every push and pull request with the
+six jobs runs on the events it exists for (CI on every push and pull request with the
 README's test command, Pages from main only, floors on pull requests that touch the package,
-newest and the link check on a schedule); no workflow grants write access beyond the Pages
+newest, the link check and the float paths on a schedule); no workflow grants write access beyond the Pages
 deployment; actions are pinned to a major version or, safer, to a commit SHA (third-party
 actions only to a SHA); and the README and CONTRIBUTING.md describe every workflow there is.
 ``.pre-commit-config.yaml`` is checked by ``pre-commit validate-config`` and read for its hooks
@@ -34,6 +34,7 @@ PURPOSE = {
     "floors.yml": "floors",
     "newest.yml": "newest",
     "linkcheck.yml": "linkcheck",
+    "float-paths.yml": "float-paths",
 }
 SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -200,7 +201,7 @@ def test_floors_run_on_pull_requests_that_touch_the_package():
     assert "no:randomly" not in flags, "no option for a plugin that is not installed"
 
 
-@pytest.mark.parametrize("name", ["newest.yml", "linkcheck.yml"])
+@pytest.mark.parametrize("name", ["newest.yml", "linkcheck.yml", "float-paths.yml"])
 def test_scheduled_checks_run_weekly(name):
     workflow = _load(WORKFLOWS / name)
     (schedule,) = workflow["on"]["schedule"]
