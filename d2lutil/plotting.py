@@ -46,7 +46,7 @@ def use_svg_display() -> None:
     matplotlib.rcParams["svg.hashsalt"] = "d2lutil"  # fixed ids: the same SVG every run
     matplotlib.rcParams["figure.facecolor"] = "white"  # readable in dark mode too
     matplotlib.rcParams["savefig.facecolor"] = "white"
-    if "IPython" in sys.modules:
+    if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("svg", metadata={"Date": None})

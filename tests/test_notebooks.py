@@ -55,8 +55,15 @@ def setup_cell_source(url: str) -> str:
     )
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS, "no notebooks found under chapters/"
+def test_the_notebooks_are_the_sections_the_readme_lists():
+    """One notebook per section of the README's table ("What is in the course"), named by
+    its number (N_M_name.ipynb), and no other; so the checks below run over every section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## What is in the course", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"(?<![\d.])(\d)\.(\d+) [a-z]", table)
+    numbered = [tuple(p.name.split("_")[:2]) for p in NOTEBOOKS]
+    assert len(listed) >= 27, f"the README's table lists only {listed}"
+    assert sorted(numbered, key=lambda n: tuple(map(int, n))) == listed
 
 
 def test_every_notebook_is_in_the_toc_and_every_entry_exists():

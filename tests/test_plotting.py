@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
 import sys
 import textwrap
 
@@ -40,6 +41,21 @@ def test_use_svg_display_makes_svg_deterministic_and_white():
     assert (
         matplotlib.colors.to_hex(matplotlib.rcParams["savefig.facecolor"]) == "#ffffff"
     )
+
+
+def test_use_svg_display_in_a_script_starts_no_ipython_shell():
+    """A script that has imported IPython (pytest with nbval does) is still a script: a shell
+    made by use_svg_display would turn the progress board into a notebook's, printing
+    "<IPython.core.display.Image object>" instead of its summary line."""
+    script = (
+        "import IPython, d2lutil as d2l; d2l.use_svg_display(); "
+        "board = d2l.ProgressBoard(mode='record'); board.draw(1, 0.5, 'loss'); "
+        "board.show(); print(IPython.get_ipython())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["x 1.00  loss 0.5000", "None"], done.stdout
 
 
 def test_set_figsize():
