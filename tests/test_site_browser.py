@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -368,11 +369,10 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     """Load the page once, as a reader would, and check everything it shows.
 
     Light mode at 1280 px: formulas drawn with KaTeX's stylesheet and fonts, no failed or
-    outside request, no script error, images loaded with alt text, the set-up cell opening on
-    a click. Then 390 px: nothing but code scrolls sideways. Then 1280 px again: every formula
-    scaled as before, no serious or critical axe-core violation (see KATEX_LAYOUT). On the screenshot pages (and the first
-    page with a plot) also dark mode (see _dark_problems). Every problem found is reported,
-    not only the first.
+    outside request, no script error, images loaded with alt text, no serious or critical
+    axe-core violation (see KATEX_LAYOUT), the set-up cell opening on a click. Then 390 px:
+    nothing but code scrolls sideways. On the screenshot pages: 1280 px again, every formula
+    scaled as it was; and dark mode (see _dark_problems), as on the first page with a plot. Every problem found is reported, not only the first.
     """
     if not page.html.exists():
         pytest.fail(f"{page.docname} was not built (see _toc.yml)")
@@ -384,6 +384,7 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     visit.goto(page)
     problems = _math_problems(page, p.evaluate(MATH_REPORT), visit, site_stats)
     problems += _load_problems(page, visit, p.evaluate(IMAGES))
+    problems += _axe_problems(page, p, axe, site_stats)
     wide_scales = p.evaluate(SCALES)
     if page in SHOTS:
         p.evaluate("window.scrollTo(0, 0)")
@@ -398,7 +399,14 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
     problems += _narrow_problems(page, p.evaluate(OVERFLOW), site_stats)
     if page in SHOTS:
         _save(p.screenshot, f"{page.slug}-narrow.png", site_stats)
-    problems += _axe_problems(page, p, axe, wide_scales, site_stats)
+    if page in SHOTS:  # the pages with the most math: back to 1280 px
+        p.set_viewport_size(WIDE)
+        settle(p)
+        if (scales := p.evaluate(SCALES)) != wide_scales:
+            changed = sum(a != b for a, b in zip(scales, wide_scales, strict=True))
+            problems.append(
+                f"{changed} formulas scaled differently after 390 px and back"
+            )
     if page in SHOTS or page == PLOT_PAGE:
         problems += _dark_problems(page, browser, base_url, site_stats)
     site_stats["browser"]["pages"] += 1
@@ -409,9 +417,21 @@ def test_page_in_the_browser(page, visit, axe, browser, base_url, site_stats):
 # beside it), drawn with the same stylesheet and colours on every page, and most of a math
 # page's elements (about 15,000 of 19,500 on 4.1), which take axe-core two thirds of its time
 # there. axe-core audits it on the pages of SHOTS (the most math of each chapter, in light and
-# on AXE_DARK in dark mode too); on the others it audits the page without it.
+# on AXE_DARK in dark mode too); on the others it audits the page with the layout taken out
+# for the audit and put back after it.
 KATEX_LAYOUT = ".katex-html"
-
+TAKE_OUT = f"""() => {{
+  window.__takenOut = [...document.querySelectorAll('{KATEX_LAYOUT}')]
+    .map(e => [e, e.parentNode, e.nextSibling]);
+  window.__takenOut.forEach(([e]) => e.remove());
+  return window.__takenOut.length;
+}}"""
+PUT_BACK = """() => {
+  const taken = window.__takenOut;
+  taken.forEach(([e, parent, next]) => parent.insertBefore(e, next));
+  delete window.__takenOut;
+  return taken.length;
+}"""
 
 # The scale _static/fit_math.js gave each formula ("" for none).
 SCALES = (
@@ -420,27 +440,23 @@ SCALES = (
 )
 
 
-def _axe_problems(page: sh.Page, p, axe, wide_scales, site_stats) -> list[str]:
-    """axe-core on the page at 1280 px, last (it may take KaTeX's layout out of the page).
-    Back from 390 px, every formula has the scale it had at 1280 px before."""
-    p.set_viewport_size(WIDE)
-    settle(p)
-    problems = []
-    if (scales := p.evaluate(SCALES)) != wide_scales:
-        changed = sum(a != b for a, b in zip(scales, wide_scales, strict=True))
-        problems.append(f"{changed} formulas scaled differently after 390 px and back")
+def _axe_problems(page: sh.Page, p, axe, site_stats) -> list[str]:
+    """axe-core on the page as loaded (see KATEX_LAYOUT)."""
+    taken_out = 0 if page in SHOTS else p.evaluate(TAKE_OUT)
+    try:
+        # After the page's own requests: axe-core fetches the stylesheets again, resolving
+        # @import against the page instead of the stylesheet (a 404 of the audit, not the
+        # site).
+        response = axe.run(p, options=AXE_OPTIONS).response
+    finally:
+        if page not in SHOTS:
+            assert p.evaluate(PUT_BACK) == taken_out
     if page not in SHOTS:
-        removed = p.evaluate(
-            f"[...document.querySelectorAll('{KATEX_LAYOUT}')].map(e => e.remove()).length"
-        )
         stats = site_stats.setdefault("axe_without_katex_layout", {})
         stats["pages"] = stats.get("pages", 0) + 1
-        stats["formulas"] = stats.get("formulas", 0) + removed
-    # After the page's own requests: axe-core fetches the stylesheets again, resolving
-    # @import against the page instead of the stylesheet (a 404 of the audit, not the site).
-    response = axe.run(p, options=AXE_OPTIONS).response
+        stats["formulas"] = stats.get("formulas", 0) + taken_out
     _record_axe(site_stats, [response], "light")
-    return problems + [f"axe-core: {found}" for found in _blocking(response)]
+    return [f"axe-core: {found}" for found in _blocking(response)]
 
 
 def _math_problems(page: sh.Page, math: dict, visit: Visit, site_stats) -> list[str]:
@@ -562,6 +578,90 @@ ICONS = """() => {
     brands: document.fonts.check('400 16px "Font Awesome 6 Brands"'),
   };
 }"""
+
+
+# A page that arrives in two parts, with a pause in the middle of a formula too wide for a phone.
+SLOW_PAGE = "chapters/04_softmax_regression/4_1_softmax_regression"
+SLOW_FORMULA = "equation-eq-4-1-gibbs"
+PAUSE_S = 1.5
+
+
+class _PausingHandler(sh._QuietHandler):
+    """Sends ``?pause`` requests for SLOW_PAGE in two parts: up to the middle of
+    SLOW_FORMULA's layout, then, PAUSE_S later, the rest (as a slow network does)."""
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if query != "pause" or path != f"/{SLOW_PAGE}.html":
+            return super().do_GET()
+        html = (sh.HTML / f"{SLOW_PAGE}.html").read_bytes()
+        formula = html.index(f'id="{SLOW_FORMULA}"'.encode())
+        cut = html.index(b'class="katex-html"', formula) + 400
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(html)))
+        self.end_headers()
+        self.wfile.write(html[:cut])
+        self.wfile.flush()
+        time.sleep(PAUSE_S)
+        self.wfile.write(html[cut:])
+
+
+# Installed before the page's scripts: at the start of every frame while the HTML is parsed,
+# the state of SLOW_FORMULA as the last frame painted it, and whether the parser has finished
+# it (something follows it, as fit_math.js decides); then, once parsed, every formula left
+# invisible.
+SAMPLER = f"""(() => {{
+  const samples = window.__samples = [];
+  const finished = e => {{
+    for (; e && e !== document.body; e = e.parentNode) if (e.nextSibling) return true;
+    return false;
+  }};
+  const tick = () => {{
+    const box = document.querySelector('#{SLOW_FORMULA} > .katex-display');
+    if (box) samples.push({{finished: finished(box), pending: box.hasAttribute(
+      'data-math-pending'), opacity: getComputedStyle(box).opacity,
+      scale: box.style.fontSize}});
+    if (document.readyState === 'loading') requestAnimationFrame(tick);
+  }};
+  requestAnimationFrame(tick);
+}})()"""
+
+
+def test_a_formula_the_parser_is_inside_is_shown_only_when_fitted(browser, site):
+    """_static/fit_math.js keeps the formula the HTML parser stopped in invisible until the
+    parser has finished it, then shows it scaled to the phone's width: a reader never sees
+    it unfitted."""
+    with sh.serve(site, _PausingHandler) as base:
+        visit = Visit(browser, base, viewport=NARROW)
+        try:
+            p = visit.page
+            p.add_init_script(SAMPLER)
+            p.goto(f"{base}{SLOW_PAGE}.html?pause", wait_until="load")
+            wait_for_math(p)
+            samples = p.evaluate("window.__samples")
+            box = f"#{SLOW_FORMULA} > .katex-display"
+            final = p.evaluate(
+                f"getComputedStyle(document.querySelector('{box}')).opacity"
+            )
+            scale = p.evaluate(f"document.querySelector('{box}').style.fontSize")
+            pending = p.evaluate(
+                "document.querySelectorAll('[data-math-pending]').length"
+            )
+        finally:
+            visit.close()
+    waiting = [s for s in samples if not s["finished"]]
+    # The first sample after the formula arrived shows it before its first paint.
+    painted = waiting[1:]
+    assert len(painted) >= 10, (
+        f"the parser did not wait inside the formula: {samples[:3]}"
+    )
+    shown = [s for s in painted if not (s["pending"] and s["opacity"] == "0")]
+    assert not shown, f"painted visible before the parser finished it: {shown[:3]}"
+    assert {s["scale"] for s in painted} == {""}, "measured before it was finished"
+    assert [final, pending] == ["1", 0]
+    assert scale.endswith("%"), scale  # scaled down to fit 390 px
+    assert float(scale.rstrip("%")) < 100, scale
 
 
 def test_theme_icons_are_drawn_by_the_webfonts(browser, base_url):
