@@ -36,8 +36,11 @@ CHECK_FLOAT_PATH := $(shell $(PYTHON) scripts/course_infra.py check-float-path)
 ifeq ($(CHECK_FLOAT_PATH),)
   $(error could not work out the check float path: `$(PYTHON) scripts/course_infra.py check-float-path` failed)
 endif
-# Longest work first (conftest.py orders it); xdist must keep that order.
+# Longest work first (conftest.py orders it); xdist must keep that order, and hand out site
+# tests one at a time (by default each worker starts with a quarter of its share in one
+# chunk: all the long ones on one worker).
 XDIST_FILES := --dist loadfile --no-loadscope-reorder
+XDIST_TESTS := --dist load --maxschedchunk 1
 REPORTS := _build/reports
 # The book to build (tests/test_stored_runs.py builds scratch books with the same recipe).
 BOOK ?= .
@@ -136,7 +139,7 @@ nbval: $(STAMP)
 
 # Site tests: one test per page in the browser, spread over the workers (--dist load).
 site-test: $(STAMP)
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load -q
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) $(XDIST_TESTS) -q
 
 # Everything, strictly (CI=true: tests that need the site or the browser fail, never skip):
 # lint; unit, hygiene and drift tests and nbval over every notebook in one run (each notebook
@@ -151,7 +154,7 @@ test: $(STAMP) test-deps $(BOOK_PREREQS)
 	  -n $(JOBS) $(XDIST_FILES) --junitxml=$(REPORTS)/nbval.xml \
 	  -o junit_suite_name="make test, $(CHECK_FLOAT_PATH)"
 	$(MAKE) --no-print-directory build-book BOOK_BIN=$(BIN)
-	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) --dist load
+	$(BIN)/pytest $(SITE_TESTS) -n $(JOBS) $(XDIST_TESTS)
 
 outputs: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make outputs NB=chapters/.../notebook.ipynb [...]"; exit 2; }

@@ -47,6 +47,7 @@ CHECK_FLOAT_PATH = course_infra.check_float_path()  # as the Makefile's
 NBVAL = ["--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
 NBVAL += ["--nbval-cell-timeout", "600"]
 XDIST_FILES = ["--dist", "loadfile", "--no-loadscope-reorder"]  # as in the Makefile
+XDIST_TESTS = ["--dist", "load", "--maxschedchunk", "1"]
 
 
 def commands(
@@ -93,7 +94,7 @@ def commands(
         ),
         "site": (
             [
-                [*pytest, *SITE_TESTS, *xdist, "--dist", "load"]
+                [*pytest, *SITE_TESTS, *xdist, *XDIST_TESTS]
                 + [f"--junitxml={OUT / 'site.xml'}"]
             ],
             {},

