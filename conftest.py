@@ -25,8 +25,14 @@ import sys
 from functools import cache
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
-import course_infra
+ROOT = Path(__file__).resolve().parent
+# pytest put this folder on sys.path to import this file (its "prepend" import mode). Take it off
+# again: `import d2lutil` must find the installed package (`make floors` and `make newest` test
+# the wheel, and tests/conftest.py stops a run that imported the checkout's copy instead).
+while str(ROOT) in sys.path:
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+import course_infra  # noqa: E402
 
 
 @cache

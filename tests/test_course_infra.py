@@ -244,3 +244,9 @@ def test_notebooks_are_handed_out_longest_first():
     for file in files:
         cells = [int(line.rsplit(" ", 1)[1]) for line in items if line.startswith(file)]
         assert cells == list(range(len(cells)))  # together and in order
+
+
+def test_the_root_conftest_leaves_the_checkout_off_sys_path():
+    """pytest puts the folder of the root conftest.py on sys.path to import it; were it left
+    there, `make floors` would test the checkout's d2lutil instead of the installed wheel."""
+    assert not [p for p in sys.path if p and Path(p).resolve() == ci.ROOT]
