@@ -4,7 +4,8 @@
 page of ``_toc.yml`` is loaded the way a reader's browser loads it; requests that leave the
 site are refused and reported (the site must work offline). Each pytest-xdist worker starts
 one Chromium and shares it; each page is loaded and checked by one test, so the pages spread
-over the workers (``make test`` runs ``--dist load``). On every page: every formula (rendered
+over the workers (``make test`` runs ``--dist load --maxschedchunk 1``, biggest pages first:
+conftest.py). On every page: every formula (rendered
 by KaTeX when the site was built) is drawn with KaTeX's stylesheet and fonts, which load from
 the site; every request succeeds and no script raises; every image loads; axe-core finds no
 violation of impact serious or critical (the others are listed in the summary; KaTeX's visual
