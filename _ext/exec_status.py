@@ -42,7 +42,7 @@ import course_infra
 
 logger = logging.getLogger(__name__)
 
-RECORD_KEY = "stored_run"
+RECORD_KEY = course_infra.RECORD_KEY
 DEFAULT_REPORT = "_build/reports/nbval.xml"
 DEFAULT_TESTED = "chapters/tested_environments.json"
 COLUMNS = ("Section", "Stored (UTC)", "Run time", "Device", "nbval")

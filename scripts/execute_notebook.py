@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import course_infra
 import nbformat
 from nbclient import NotebookClient
 
@@ -28,7 +29,7 @@ KERNELSPEC = {
     "display_name": "Python 3 (ipykernel)",
     "language": "python",
 }
-RECORD_KEY = "stored_run"
+RECORD_KEY = course_infra.RECORD_KEY  # the notebook metadata key
 LIBRARIES = ("torch", "numpy", "pandas", "matplotlib")
 # Environment variables that change the float path of MKL and of torch's CPU kernels
 # (see README, "Tests"): recorded when set, since they change what a run prints.
