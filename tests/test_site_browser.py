@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import threading
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -584,15 +584,28 @@ ICONS = """() => {
 # A page that arrives in two parts, with a pause in the middle of a formula too wide for a phone.
 SLOW_PAGE = "chapters/04_softmax_regression/4_1_softmax_regression"
 SLOW_FORMULA = "equation-eq-4-1-gibbs"
-PAUSE_S = 1.5
+# The pause lasts until the page reports PAINTED_FRAMES frames painted while the parser waited
+# inside the formula (at most MAX_PAUSE_S): a fixed pause proved too short on a loaded machine,
+# where Chromium painted no frame at all during 1.5 s (every sample came after the rest).
+PAINTED_FRAMES = 3
+MAX_PAUSE_S = 20
+PAINTED_URL = "__painted"
 
 
 class _PausingHandler(sh._QuietHandler):
     """Sends ``?pause`` requests for SLOW_PAGE in two parts: up to the middle of
-    SLOW_FORMULA's layout, then, PAUSE_S later, the rest (as a slow network does)."""
+    SLOW_FORMULA's layout, then the rest once the page has requested PAINTED_URL (as a slow
+    network does). ``painted`` is set by that request; the test gives each run a new one."""
+
+    painted = threading.Event()
 
     def do_GET(self):
         path, _, query = self.path.partition("?")
+        if path == f"/{PAINTED_URL}":
+            type(self).painted.set()
+            self.send_response(204)
+            self.end_headers()
+            return None
         if query != "pause" or path != f"/{SLOW_PAGE}.html":
             return super().do_GET()
         html = (sh.HTML / f"{SLOW_PAGE}.html").read_bytes()
@@ -604,16 +617,17 @@ class _PausingHandler(sh._QuietHandler):
         self.end_headers()
         self.wfile.write(html[:cut])
         self.wfile.flush()
-        time.sleep(PAUSE_S)
+        type(self).painted.wait(MAX_PAUSE_S)
         self.wfile.write(html[cut:])
 
 
 # Installed before the page's scripts: at the start of every frame while the HTML is parsed,
 # the state of SLOW_FORMULA as the last frame painted it, and whether the parser has finished
-# it (something follows it, as fit_math.js decides); then, once parsed, every formula left
-# invisible.
+# it (something follows it, as fit_math.js decides); after PAINTED_FRAMES samples of the
+# unfinished formula it asks the server for the rest.
 SAMPLER = f"""(() => {{
   const samples = window.__samples = [];
+  let asked = false;
   const finished = e => {{
     for (; e && e !== document.body; e = e.parentNode) if (e.nextSibling) return true;
     return false;
@@ -623,6 +637,11 @@ SAMPLER = f"""(() => {{
     if (box) samples.push({{finished: finished(box), pending: box.hasAttribute(
       'data-math-pending'), opacity: getComputedStyle(box).opacity,
       scale: box.style.fontSize}});
+    const waiting = samples.filter(s => !s.finished).length;
+    if (!asked && waiting > {PAINTED_FRAMES}) {{
+      asked = true;
+      fetch('/{PAINTED_URL}');
+    }}
     if (document.readyState === 'loading') requestAnimationFrame(tick);
   }};
   requestAnimationFrame(tick);
@@ -633,6 +652,7 @@ def test_a_formula_the_parser_is_inside_is_shown_only_when_fitted(browser, site)
     """_static/fit_math.js keeps the formula the HTML parser stopped in invisible until the
     parser has finished it, then shows it scaled to the phone's width: a reader never sees
     it unfitted."""
+    _PausingHandler.painted = threading.Event()
     with sh.serve(site, _PausingHandler) as base:
         visit = Visit(browser, base, viewport=NARROW)
         try:
@@ -654,10 +674,11 @@ def test_a_formula_the_parser_is_inside_is_shown_only_when_fitted(browser, site)
     waiting = [s for s in samples if not s["finished"]]
     # The first sample after the formula arrived shows it before its first paint.
     painted = waiting[1:]
-    # (frames come every 16 ms on an idle machine, far fewer under load)
-    assert len(painted) >= 2, (
-        f"the parser did not wait inside the formula: {samples[:3]}"
+    assert _PausingHandler.painted.is_set(), (
+        f"no frames painted while the parser waited {MAX_PAUSE_S} s inside the formula: "
+        f"{samples[:3]}"
     )
+    assert len(painted) >= PAINTED_FRAMES, samples
     shown = [s for s in painted if not (s["pending"] and s["opacity"] == "0")]
     assert not shown, f"painted visible before the parser finished it: {shown[:3]}"
     assert {s["scale"] for s in painted} == {""}, "measured before it was finished"
