@@ -226,9 +226,10 @@ def summary_lines(stats: dict) -> list[str]:
             f"({', '.join(dict.fromkeys(axe.get('modes', [])))})"
         )
         if without := stats.get("axe_without_katex_layout"):
+            whole = axe["pages"] - without["pages"]
             lines.append(
-                f"  KaTeX's visual layout audited on {axe['pages'] - without['pages']} "
-                f"audits, left out on {without['pages']} pages "
+                f"  KaTeX's visual layout audited in {whole} of {axe['pages']} audits, "
+                f"left out on {without['pages']} pages "
                 f"({without['formulas']} formulas; their MathML audited)"
             )
         by_impact = axe.get("impact", {})

@@ -164,9 +164,8 @@ KATEX_LAYOUT = re.compile(r'<span class="katex-html" aria-hidden="true">')
 SPAN_TAG = re.compile(r"<span\b|</span>")
 
 
-def without_katex_layout(html: str) -> str:
-    """``html`` with every ``span.katex-html`` emptied (the element itself stays)."""
-    kept, position = [], 0
+def katex_layout_spans(html: str) -> Iterator[tuple[int, int]]:
+    """Where the inside of each ``span.katex-html`` of ``html`` starts and ends."""
     for box in KATEX_LAYOUT.finditer(html):
         depth = 1
         for tag in SPAN_TAG.finditer(html, box.end()):
@@ -175,8 +174,15 @@ def without_katex_layout(html: str) -> str:
                 break
         else:
             raise ValueError(f"unclosed span.katex-html at {box.start()}")
-        kept.append(html[position : box.end()])
-        position = tag.start()
+        yield box.end(), tag.start()
+
+
+def without_katex_layout(html: str) -> str:
+    """``html`` with every ``span.katex-html`` emptied (the element itself stays)."""
+    kept, position = [], 0
+    for start, end in katex_layout_spans(html):
+        kept.append(html[position:start])
+        position = end
     kept.append(html[position:])
     return "".join(kept)
 

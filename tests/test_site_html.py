@@ -170,6 +170,32 @@ def test_pages_are_parsed_without_katex_layout_boxes():
         sh.without_katex_layout('<span class="katex-html" aria-hidden="true"><span>')
 
 
+# KaTeX draws a formula's own colours (\color, \textcolor, \colorbox) as inline styles of its
+# layout; without them every formula is drawn in the stylesheet's colours, the same on every
+# page. The browser test audits KaTeX's layout with axe-core on one page only
+# (test_site_browser.MOST_MATH), which stands for the others as long as this holds.
+INLINE_COLOUR = re.compile(r'style="[^"]*\b(?:color|background)', re.IGNORECASE)
+
+
+def test_no_formula_sets_its_own_colour(site):
+    coloured = {}
+    for page in PAGES:
+        html = page.html.read_text(encoding="utf-8")
+        for start, end in sh.katex_layout_spans(html):
+            if found := INLINE_COLOUR.search(html, start, end):
+                coloured[page.docname] = html[found.start() : found.start() + 60]
+                break
+    assert not coloured, f"formulas with their own colours: {coloured}"
+    # What KaTeX writes for \color{red}{x}, \colorbox{yellow}{y}, \textcolor{blue}{z}:
+    for style in (
+        "color:red;",
+        "margin-right:0.044em;color:blue;",
+        "background-color:y",
+    ):
+        assert INLINE_COLOUR.search(f'<span style="{style}">')
+    assert not INLINE_COLOUR.search('<span style="height:0.43em;margin-right:0.2em;">')
+
+
 # Scripts and stylesheets a page must not load (see _ext/lean_pages.py, _ext/katex_math.py).
 UNUSED_EVERYWHERE = (
     "mathjax",
