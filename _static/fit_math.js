@@ -150,12 +150,19 @@
     return next;
   }
 
+  // The text column, and its width when every formula was last fitted (null before that).
+  function column() {
+    return document.querySelector("article") || document.body;
+  }
+  var fittedWidth = null;
+
   // Every formula shown, once the math fonts it asks for are in; then the mark for the tests.
   function fitAll() {
     if (fitFrom([0, 0], true) === null) {
       Promise.all(loadingFonts()).then(fitAll, fitAll);
       return;
     }
+    fittedWidth = column().getBoundingClientRect().width;
     document.documentElement.dataset.mathFitted = String(window.innerWidth);
   }
 
@@ -183,15 +190,13 @@
     // theme slides its sidebars in and out with a CSS transition, so that a pass 50 ms after
     // a resize may see the column at a width it only passes through. Every change of the
     // column's width is fitted to before it is painted (a ResizeObserver's callback runs
-    // after layout, before paint).
-    var column = document.querySelector("article") || document.body;
-    var width = null;
+    // after layout, before paint), its first callback included: a width other than the one
+    // the last full pass fitted to. (Before the first full pass, that pass is still to come.)
     if (window.ResizeObserver) {
-      new ResizeObserver(function (entries) {
-        var now = entries[entries.length - 1].contentRect.width;
-        if (width !== null && Math.abs(now - width) >= 0.5) fitAll();
-        width = now;
-      }).observe(column);
+      new ResizeObserver(function () {
+        var now = column().getBoundingClientRect().width;
+        if (fittedWidth !== null && Math.abs(now - fittedWidth) >= 0.5) fitAll();
+      }).observe(column());
     }
   }
 
