@@ -158,11 +158,13 @@
 
   // Every formula shown, once the math fonts it asks for are in; then the mark for the tests.
   function fitAll() {
+    // (read before the pass writes anything: reading after it would lay the page out again)
+    var width = column().getBoundingClientRect().width;
     if (fitFrom([0, 0], true) === null) {
       Promise.all(loadingFonts()).then(fitAll, fitAll);
       return;
     }
-    fittedWidth = column().getBoundingClientRect().width;
+    fittedWidth = width;
     document.documentElement.dataset.mathFitted = String(window.innerWidth);
   }
 
