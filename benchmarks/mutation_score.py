@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 
-def main(path: Path) -> None:
+def main(path: Path) -> int:
+    if not path.is_file():
+        print(f"mutation score: {path} not found: run `make mutants`", file=sys.stderr)
+        return 1
     stats = json.loads(path.read_text(encoding="utf-8"))
     killed, survived = stats.get("killed", 0), stats.get("survived", 0)
     timeouts = stats.get("timeout", 0)
@@ -28,7 +31,21 @@ def main(path: Path) -> None:
         + (f"; also {others}" if others else "")
         + (f"; {pending} of {stats['total']} not run yet" if pending > 0 else "")
     )
+    if not tested:
+        # mutmut stops before the first mutant when the unmutated code fails its tests (or
+        # they cannot be collected in mutants/): its message is above.
+        print(
+            "mutation score: no mutant was tested: mutmut's run failed (see its output "
+            "above; `cd mutants` and run the pytest command it names)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "mutants/mutmut-cicd-stats.json"))
+    sys.exit(
+        main(
+            Path(sys.argv[1] if len(sys.argv) > 1 else "mutants/mutmut-cicd-stats.json")
+        )
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import course_infra as ci
@@ -250,3 +251,19 @@ def test_the_root_conftest_leaves_the_checkout_off_sys_path():
     """pytest puts the folder of the root conftest.py on sys.path to import it; were it left
     there, `make floors` would test the checkout's d2lutil instead of the installed wheel."""
     assert not [p for p in sys.path if p and Path(p).resolve() == ci.ROOT]
+
+
+# make mutants (pyproject.toml's [tool.mutmut]) -----------------------------------------------
+
+
+def test_mutation_testing_runs_every_unit_test_of_the_package():
+    """Mutants are run against every test file of d2lutil (course_infra.unit_test_files, as
+    `make floors` runs them; ten files were left out until this test), and mutants/ holds
+    what tests/conftest.py imports."""
+    config = tomllib.loads((ci.ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mutmut = config["tool"]["mutmut"]
+    selected = sorted(mutmut["pytest_add_cli_args_test_selection"])
+    assert selected == [f"tests/{p.name}" for p in ci.unit_test_files()]
+    conftest = (ci.ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
+    assert "import course_infra" in conftest
+    assert "scripts/" in mutmut["also_copy"]
