@@ -212,6 +212,30 @@ def test_mode_max_and_min_delta():
     assert trainer.stopped_epoch is None
 
 
+def test_an_improvement_of_exactly_min_delta_does_not_count():
+    # Differences of 0.25 are exact in binary: better means by more than min_delta, so
+    # neither the second score of each pair counts, in either mode.
+    for scores, mode in (
+        ([1.0, 0.75], "min"),
+        ([1.0, 0.875], "min"),
+        ([0.25, 0.5], "max"),
+        ([0.25, 0.125], "max"),
+    ):
+        _, trainer = fit_scripted(scores, mode=mode, patience=None, min_delta=0.25)
+        assert (trainer.best_epoch, trainer.best_score) == (1, scores[0]), scores
+    _, trainer = fit_scripted([1.0, 0.5], patience=None, min_delta=0.25)
+    assert trainer.best_epoch == 2
+
+
+def test_defaults_and_the_settings_passed_to_trainer():
+    trainer = d2l.EarlyStoppingTrainer(4)
+    assert (trainer.monitor, trainer.mode, trainer.patience) == ("val_loss", "min", 3)
+    assert (trainer.min_delta, trainer.restore_best) == (0, True)
+    assert (trainer.num_gpus, trainer.gradient_clip_val) == (0, 0)
+    trainer = d2l.EarlyStoppingTrainer(4, num_gpus=0, gradient_clip_val=1.5)
+    assert (trainer.num_gpus, trainer.gradient_clip_val) == (0, 1.5)
+
+
 def test_not_a_number_never_counts_as_an_improvement():
     nan = float("nan")
     model, trainer = fit_scripted([nan, 2.0, nan, nan], patience=2)

@@ -91,6 +91,18 @@ def test_hoeffding_closed_form_and_union_bound():
     assert d2l.hoeffding_error_bar(500, 0.95, 100) > d2l.hoeffding_error_bar(500)
 
 
+def test_hoeffding_takes_every_valid_argument_and_refuses_the_rest():
+    # The smallest valid arguments: one test example, one model.
+    assert d2l.hoeffding_error_bar(1, 0.5) == pytest.approx(
+        math.sqrt(math.log(4) / 2), rel=1e-14
+    )
+    for bad in ({"n": 0}, {"confidence": 1}, {"confidence": 1.5}, {"confidence": 0}):
+        with pytest.raises(ValueError, match="0 < confidence < 1"):
+            d2l.hoeffding_error_bar(**{"n": 100, **bad})
+    with pytest.raises(ValueError, match="num_models >= 1"):
+        d2l.hoeffding_error_bar(100, 0.95, 0)
+
+
 @pytest.mark.parametrize("n", [10, 100, 1000])
 def test_hoeffding_is_wider_than_the_normal_bar_and_holds(n):
     for accuracy in (0.5, 0.8, 0.99):
