@@ -35,6 +35,7 @@ import json
 import re
 import threading
 from collections import Counter
+from functools import cache
 from urllib.parse import urlsplit
 
 import pytest
@@ -310,8 +311,9 @@ OVERFLOW = """() => {
 }"""
 
 
+@cache
 def _math_weight(page: sh.Page) -> int:
-    """How many formulas the built page holds."""
+    """How many formulas the built page holds (read once: SHOTS and MOST_MATH ask)."""
     return page.html.read_text(encoding="utf-8").count('class="math')
 
 
